@@ -1,0 +1,44 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# mypy cannot follow setuptools' editable finder (backoffice -> src), so it reads the
+# package through this link instead.
+MYPY_ROOT := build/mypy
+
+.PHONY: run test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml setup.py
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+$(MYPY_ROOT)/backoffice:
+	mkdir -p $(MYPY_ROOT)
+	ln -sfn ../../src $(MYPY_ROOT)/backoffice
+
+run: $(VENV)/.installed
+	$(BIN)/backoffice demo
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.installed-dev $(MYPY_ROOT)/backoffice
+	MYPYPATH=$(MYPY_ROOT) $(BIN)/mypy -p backoffice.core -p backoffice.ports
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/tick.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

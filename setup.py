@@ -1,0 +1,8 @@
+from setuptools import find_packages, setup
+
+setup(
+    package_dir={"backoffice": "src"},
+    packages=["backoffice", *(f"backoffice.{name}" for name in find_packages("src"))],
+    package_data={"backoffice.cli": ["examples/*/*", "examples/*/.*"]},
+    include_package_data=True,
+)

@@ -1,0 +1,43 @@
+"""The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
+
+from backoffice.ports.messaging import Bus, Button, Chat, ChatMessage, Email, Mailer
+from backoffice.ports.scheduling import Clock, Scheduler
+from backoffice.ports.storage import Blob, Blobs, Sheet
+from backoffice.ports.tables import (
+    Absent,
+    AllOf,
+    AnyOf,
+    Before,
+    Condition,
+    ConditionFailed,
+    Equals,
+    Item,
+    Tables,
+    TableSchema,
+    holds,
+)
+
+__all__ = [
+    "Absent",
+    "AllOf",
+    "AnyOf",
+    "Before",
+    "Blob",
+    "Blobs",
+    "Bus",
+    "Button",
+    "Chat",
+    "ChatMessage",
+    "Clock",
+    "Condition",
+    "ConditionFailed",
+    "Email",
+    "Equals",
+    "Item",
+    "Mailer",
+    "Scheduler",
+    "Sheet",
+    "TableSchema",
+    "Tables",
+    "holds",
+]

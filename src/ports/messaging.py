@@ -1,0 +1,52 @@
+"""Outbound messages: email, Slack, and the bus that carries moves to dispatch."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from attrs import frozen
+
+
+@frozen
+class Button:
+    """An action the recipient can take: a Slack button or a link in an email."""
+
+    action: str
+    label: str
+    url: str
+    value: str = ""
+
+
+@frozen
+class Email:
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: str | None = None
+    idempotency_key: str = ""
+
+
+@frozen
+class ChatMessage:
+    to: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    idempotency_key: str = ""
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> str:
+        """Deliver the email and return the provider's message id."""
+
+
+class Chat(Protocol):
+    def post(self, message: ChatMessage) -> str:
+        """Post to a user id or channel; return the provider's message id (channel:ts)."""
+
+    def update(self, message_id: str, text: str) -> None:
+        """Replace a posted message's text and remove its buttons."""
+
+
+class Bus(Protocol):
+    def emit(self, detail_type: str, detail: dict[str, Any]) -> None: ...

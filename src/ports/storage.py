@@ -1,0 +1,30 @@
+"""Blobs (the mirrored sheet, rules and voice docs) and the owner's sheet itself."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from attrs import frozen
+
+
+@frozen
+class Blob:
+    body: bytes
+    version: str
+
+
+class Blobs(Protocol):
+    def get(self, key: str) -> Blob | None: ...
+
+    def put(self, key: str, body: bytes) -> str:
+        """Store the body and return its new version marker."""
+
+
+class Sheet(Protocol):
+    def read(self) -> list[list[str]]:
+        """Every row, header first, as the owner sees them (ragged rows allowed)."""
+
+    def update_cell(self, row_id: str, column: str, value: str) -> None:
+        """Set one cell of the row whose first id column equals `row_id`; the value is RAW text."""
+
+    def append(self, values: dict[str, str]) -> None: ...
