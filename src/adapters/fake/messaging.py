@@ -1,0 +1,47 @@
+"""In-memory mailer, chat and bus that keep everything they were given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field
+
+from backoffice.adapters.fake.faults import Faults
+from backoffice.ports import ChatMessage, Email
+
+
+@define
+class FakeMailer:
+    sent: list[Email] = field(factory=list)
+    faults: Faults = field(factory=Faults)
+
+    def send(self, email: Email) -> str:
+        self.faults.hit("send")
+        self.sent.append(email)
+        return f"fake-mail-{len(self.sent)}"
+
+
+@define
+class FakeChat:
+    posted: list[ChatMessage] = field(factory=list)
+    updates: list[tuple[str, str]] = field(factory=list)
+    faults: Faults = field(factory=Faults)
+
+    def post(self, message: ChatMessage) -> str:
+        self.faults.hit("post")
+        self.posted.append(message)
+        return f"C-fake:{len(self.posted)}"
+
+    def update(self, message_id: str, text: str) -> None:
+        self.faults.hit("update")
+        self.updates.append((message_id, text))
+
+
+@define
+class FakeBus:
+    events: list[tuple[str, dict[str, Any]]] = field(factory=list)
+    faults: Faults = field(factory=Faults)
+
+    def emit(self, detail_type: str, detail: dict[str, Any]) -> None:
+        self.faults.hit("emit")
+        self.events.append((detail_type, dict(detail)))

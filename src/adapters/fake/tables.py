@@ -1,0 +1,73 @@
+"""In-memory Tables with the same conditional-write semantics as DynamoDB and SQLite."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from attrs import define, field
+
+from backoffice.adapters.fake.faults import Faults
+from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, holds
+
+
+@define
+class FakeTables:
+    schemas: dict[str, TableSchema]
+    data: dict[str, dict[tuple[str, str], Item]]
+    faults: Faults = field(factory=Faults)
+
+    def __init__(self, schemas: Iterable[TableSchema]) -> None:
+        by_name = {schema.name: schema for schema in schemas}
+        self.__attrs_init__(by_name, {name: {} for name in by_name})  # type: ignore[attr-defined]
+
+    def _table(self, table: str) -> tuple[TableSchema, dict[tuple[str, str], Item]]:
+        if table not in self.schemas:
+            raise KeyError(f"unknown table {table!r}; known: {', '.join(sorted(self.schemas))}")
+        return self.schemas[table], self.data[table]
+
+    def _key(self, schema: TableSchema, item: Mapping[str, Any]) -> tuple[str, str]:
+        try:
+            return str(item[schema.partition_key]), str(item[schema.sort_key])
+        except KeyError as missing:
+            raise ValueError(f"an item of {schema.name} needs {missing}") from None
+
+    def get(self, table: str, pk: str, sk: str) -> Item | None:
+        self.faults.hit("get")
+        _, rows = self._table(table)
+        found = rows.get((pk, sk))
+        return copy.deepcopy(found) if found is not None else None
+
+    def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
+        self.faults.hit("put")
+        schema, rows = self._table(table)
+        key = self._key(schema, item)
+        if condition is not None and not holds(condition, rows.get(key)):
+            raise ConditionFailed(f"{table} {key}: condition not met")
+        rows[key] = copy.deepcopy(dict(item))
+
+    def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
+        self.faults.hit("put_many")
+        schema, rows = self._table(table)
+        staged = {self._key(schema, item): copy.deepcopy(dict(item)) for item in items}
+        rows.update(staged)
+
+    def query(self, table: str, pk: str) -> list[Item]:
+        self.faults.hit("query")
+        _, rows = self._table(table)
+        return [copy.deepcopy(rows[key]) for key in sorted(rows) if key[0] == pk]
+
+    def scan(self, table: str) -> list[Item]:
+        self.faults.hit("scan")
+        _, rows = self._table(table)
+        return [copy.deepcopy(rows[key]) for key in sorted(rows)]
+
+    def delete_many(self, table: str, keys: Iterable[tuple[str, str]]) -> None:
+        self.faults.hit("delete_many")
+        _, rows = self._table(table)
+        for key in list(keys):
+            rows.pop((str(key[0]), str(key[1])), None)
+
+    def snapshot(self) -> dict[str, dict[tuple[str, str], Item]]:
+        return copy.deepcopy(self.data)

@@ -1,0 +1,78 @@
+"""The outbox: where the embedded backend delivers. Emails are real RFC 5322 `.eml` files and
+Slack messages are the Block Kit JSON that chat.postMessage would receive."""
+
+from __future__ import annotations
+
+import json
+import re
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from backoffice.adapters.local.storage import write_atomically
+from backoffice.adapters.slack.blocks import message_blocks, resolved_blocks
+from backoffice.ports import ChatMessage, Email
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._")[:150] or "message"
+
+
+def _unique(folder: Path, stem: str, suffix: str) -> Path:
+    candidate = folder / f"{stem}{suffix}"
+    counter = 1
+    while candidate.exists():
+        counter += 1
+        candidate = folder / f"{stem}-{counter}{suffix}"
+    return candidate
+
+
+class OutboxMailer:
+    def __init__(self, outbox: Path, sender: str) -> None:
+        self.outbox = Path(outbox)
+        self.sender = sender
+
+    def send(self, email: Email) -> str:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = ", ".join(email.to)
+        message["Subject"] = email.subject
+        message["Date"] = formatdate(localtime=False)
+        message_id = make_msgid(domain="backoffice.local")
+        message["Message-ID"] = message_id
+        if email.reply_to:
+            message["Reply-To"] = email.reply_to
+        if email.idempotency_key:
+            message["X-Backoffice-Key"] = email.idempotency_key
+        message.set_content(email.text)
+        if email.html:
+            message.add_alternative(email.html, subtype="html")
+        stem = safe_name(email.idempotency_key or message_id.strip("<>"))
+        write_atomically(_unique(self.outbox, stem, ".eml"), bytes(message))
+        return message_id
+
+
+class OutboxChat:
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = Path(outbox)
+        self._count = 0
+
+    def post(self, message: ChatMessage) -> str:
+        stem = safe_name(message.idempotency_key or f"{message.to}-{self._count + 1}")
+        path = _unique(self.outbox, stem, ".slack.json")
+        self._write(path, {"channel": message.to, "text": message.text,
+                           "blocks": message_blocks(message)})
+        self._count += 1
+        return f"local:{message.to}:{path.name}"
+
+    def update(self, message_id: str, text: str) -> None:
+        _, channel, name = message_id.split(":", 2)
+        stem = safe_name(name.removesuffix(".slack.json"))
+        self._write(_unique(self.outbox, stem, ".update.json"),
+                    {"channel": channel, "text": text, "blocks": resolved_blocks(text)})
+
+    def _write(self, path: Path, body: dict[str, Any]) -> None:
+        write_atomically(path, json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))

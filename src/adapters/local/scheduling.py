@@ -1,0 +1,82 @@
+"""The embedded backend's clock, one-off schedules (fired by a later tick) and in-process bus."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class LocalScheduler:
+    """Bookings in the workspace database; `due(now)` hands over those whose time has come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._connection: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA busy_timeout=30000")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS schedules "
+                "(name TEXT PRIMARY KEY, at TEXT NOT NULL, payload TEXT NOT NULL)"
+            )
+            self._connection = connection
+        return self._connection
+
+    def book(self, name: str, at: datetime, payload: dict[str, Any]) -> None:
+        if at.tzinfo is None:
+            raise ValueError("a booking needs a timezone-aware time")
+        self._db().execute(
+            "INSERT OR IGNORE INTO schedules (name, at, payload) VALUES (?, ?, ?)",
+            (name, at.astimezone(UTC).isoformat(), json.dumps(payload, sort_keys=True)),
+        )
+
+    def cancel(self, name: str) -> None:
+        self._db().execute("DELETE FROM schedules WHERE name = ?", (name,))
+
+    @property
+    def booked(self) -> dict[str, tuple[datetime, dict[str, Any]]]:
+        rows = self._db().execute("SELECT name, at, payload FROM schedules ORDER BY at, name")
+        return {name: (datetime.fromisoformat(at), json.loads(payload)) for name, at, payload in rows}
+
+    def due(self, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+        """Remove and return the bookings at or before `now`, earliest first, atomically."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                "SELECT name, payload FROM schedules WHERE at <= ? ORDER BY at, name",
+                (now.astimezone(UTC).isoformat(),),
+            ).fetchall()
+            db.executemany("DELETE FROM schedules WHERE name = ?", [(name,) for name, _ in rows])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return [(name, json.loads(payload)) for name, payload in rows]
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class InlineBus:
+    """Hands each event straight to a handler in this process."""
+
+    def __init__(self, handler: Callable[[str, dict[str, Any]], None]) -> None:
+        self.handler = handler
+
+    def emit(self, detail_type: str, detail: dict[str, Any]) -> None:
+        self.handler(detail_type, detail)

@@ -1,0 +1,123 @@
+"""Tables in SQLite with DynamoDB's conditional-write semantics, for the embedded backend."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, holds
+
+
+class SqliteTables:
+    """One SQL table per schema: (pk, sk, item JSON). Writes are serialised by `BEGIN IMMEDIATE`,
+    so a conditional put is atomic across threads and processes sharing the file."""
+
+    def __init__(self, path: Path, schemas: Iterable[TableSchema]) -> None:
+        self.path = Path(path)
+        self.schemas = {schema.name: schema for schema in schemas}
+        self._connection: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            for name in self.schemas:
+                connection.execute(
+                    f"CREATE TABLE IF NOT EXISTS {_quote(name)} "
+                    "(pk TEXT NOT NULL, sk TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (pk, sk))"
+                )
+            self._connection = connection
+        return self._connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _schema(self, table: str) -> TableSchema:
+        if table not in self.schemas:
+            raise KeyError(f"unknown table {table!r}; known: {', '.join(sorted(self.schemas))}")
+        return self.schemas[table]
+
+    def _key(self, schema: TableSchema, item: Mapping[str, Any]) -> tuple[str, str]:
+        try:
+            return str(item[schema.partition_key]), str(item[schema.sort_key])
+        except KeyError as missing:
+            raise ValueError(f"an item of {schema.name} needs {missing}") from None
+
+    def get(self, table: str, pk: str, sk: str) -> Item | None:
+        self._schema(table)
+        row = self._db().execute(
+            f"SELECT item FROM {_quote(table)} WHERE pk = ? AND sk = ?", (pk, sk)
+        ).fetchone()
+        return None if row is None else _load(row[0])
+
+    def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
+        key = self._key(self._schema(table), item)
+        with self._write() as db:
+            if condition is not None:
+                row = db.execute(
+                    f"SELECT item FROM {_quote(table)} WHERE pk = ? AND sk = ?", key
+                ).fetchone()
+                if not holds(condition, None if row is None else _load(row[0])):
+                    raise ConditionFailed(f"{table} {key}: condition not met")
+            db.execute(
+                f"INSERT OR REPLACE INTO {_quote(table)} (pk, sk, item) VALUES (?, ?, ?)",
+                (*key, _dump(item)),
+            )
+
+    def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
+        schema = self._schema(table)
+        rows = [(*self._key(schema, item), _dump(item)) for item in items]
+        with self._write() as db:
+            db.executemany(
+                f"INSERT OR REPLACE INTO {_quote(table)} (pk, sk, item) VALUES (?, ?, ?)", rows
+            )
+
+    def query(self, table: str, pk: str) -> list[Item]:
+        self._schema(table)
+        cursor = self._db().execute(
+            f"SELECT item FROM {_quote(table)} WHERE pk = ? ORDER BY sk", (pk,)
+        )
+        return [_load(row[0]) for row in cursor]
+
+    def scan(self, table: str) -> list[Item]:
+        self._schema(table)
+        cursor = self._db().execute(f"SELECT item FROM {_quote(table)} ORDER BY pk, sk")
+        return [_load(row[0]) for row in cursor]
+
+    def delete_many(self, table: str, keys: Iterable[tuple[str, str]]) -> None:
+        self._schema(table)
+        pairs = [(str(pk), str(sk)) for pk, sk in keys]
+        with self._write() as db:
+            db.executemany(f"DELETE FROM {_quote(table)} WHERE pk = ? AND sk = ?", pairs)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dump(item: Mapping[str, Any]) -> str:
+    return json.dumps(dict(item), ensure_ascii=False, sort_keys=True)
+
+
+def _load(text: str) -> Item:
+    loaded: Item = json.loads(text)
+    return loaded

@@ -1,0 +1,173 @@
+"""The `backoffice` command. Exit codes: 0 success, 1 a problem the user can fix, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from backoffice.cli import report
+from backoffice.cli.workspace import UserError, check_workspace, write_example
+from backoffice.core.documents import DocumentError
+from backoffice.core.settings import SYSTEMS, Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (UserError, DocumentError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backoffice",
+        description="Small-business automations on one engine, run on this machine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write a working example workspace for a system")
+    init.add_argument("system", choices=SYSTEMS)
+    init.add_argument("dir", type=Path)
+    init.set_defaults(run=_init)
+
+    check = commands.add_parser("check", help="validate settings, sheet, rules and voice")
+    _workspace(check)
+    check.set_defaults(run=_check)
+
+    tick = commands.add_parser("tick", help="run one tick and deliver to the outbox")
+    _workspace(tick)
+    tick.add_argument("--now", type=_instant, help="pretend it is this ISO 8601 time")
+    tick.add_argument("--json", action="store_true", help="print one JSON object")
+    tick.set_defaults(run=_tick)
+
+    preview = commands.add_parser("preview", help="show what would be sent; changes nothing")
+    _workspace(preview)
+    preview.add_argument("--from", dest="start", type=date.fromisoformat,
+                         help="first day (default: today)")
+    preview.add_argument("--days", type=_positive, default=30, help="how many days (default 30)")
+    preview.add_argument("--json", action="store_true", help="print one JSON object")
+    preview.set_defaults(run=_preview)
+
+    serve = commands.add_parser("serve", help="serve the links in emails on 127.0.0.1")
+    _workspace(serve)
+    serve.add_argument("--port", type=int, default=8787)
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="run every system on its bundled example")
+    demo.add_argument("--dir", type=Path, help="where to write the demo workspaces")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _workspace(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--workspace", type=Path, required=True, metavar="DIR")
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like "
+                                         "2026-12-01T08:00:00-05:00") from None
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days")
+    return int(text)
+
+
+def _settings(workspace: Path) -> Settings:
+    from backoffice.handlers.wiring import read_settings
+
+    if not (workspace / "backoffice.toml").exists():
+        raise UserError(f"{workspace / 'backoffice.toml'} not found; run `backoffice init` first")
+    return read_settings(workspace)
+
+
+def _init(args: argparse.Namespace) -> int:
+    written = write_example(args.system, args.dir, date.today())
+    print(f"Wrote a {args.system} workspace to {args.dir}:")
+    for path in written:
+        print(f"  {path.name}")
+    print(f"\nNext: backoffice check --workspace {args.dir}")
+    print(f"      backoffice preview --workspace {args.dir}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    problems = check_workspace(args.workspace)
+    print(report.problems_text(problems))
+    return 1 if problems else 0
+
+
+def _tick(args: argparse.Namespace) -> int:
+    from backoffice.cli.running import tick_workspace
+
+    settings = _settings(args.workspace)
+    now = args.now
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+    result = tick_workspace(args.workspace, settings, now)
+    print(report.dumps(result) if args.json else report.human(result, "Tick"))
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from backoffice.cli.running import preview_workspace
+
+    settings = _settings(args.workspace)
+    start = args.start or datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    result = preview_workspace(args.workspace, settings, start, args.days)
+    heading = f"Preview of {args.days} days from {start.isoformat()}, if nobody answers"
+    print(report.dumps(result) if args.json else report.human(result, heading))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from backoffice.cli.serve import serve
+
+    settings = _settings(args.workspace)
+    serve(args.workspace, settings, args.port)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from backoffice.cli.running import preview_workspace, tick_workspace
+
+    root = args.dir or Path(tempfile.mkdtemp(prefix="backoffice-demo-"))
+    workspace = root / "expiry-watcher"
+    today = date.today()
+    write_example("expiry-watcher", workspace, today)
+    settings = _settings(workspace)
+    print(f"Demo workspace: {workspace}\n")
+    problems = check_workspace(workspace)
+    print("$ backoffice check  (the example has one bad row on purpose)")
+    print(report.problems_text(problems), "\n")
+    preview = preview_workspace(workspace, settings, today, 30)
+    print(report.human(preview, "$ backoffice preview: the next 30 days, if nobody answers"), "\n")
+    zone = ZoneInfo(settings.timezone)
+    result = tick_workspace(workspace, settings, datetime.now(UTC).astimezone(zone))
+    print(report.human(result, "$ backoffice tick: delivered to the outbox"), "\n")
+    outbox = workspace / "outbox"
+    files = sorted(outbox.iterdir()) if outbox.exists() else []
+    print(f"Outbox ({len(files)} files) in {outbox}:")
+    for path in files:
+        print(f"  {path.name}")
+    print(f"\nAnswer an email's links with: backoffice serve --workspace {workspace}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

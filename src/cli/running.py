@@ -1,0 +1,138 @@
+"""Ticks on the embedded backend, for real (`tick`) or simulated in memory (`preview`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from attrs import frozen
+
+from backoffice.core.business_time import local_at
+from backoffice.core.problems import Problem
+from backoffice.core.settings import Settings
+from backoffice.handlers.wiring import local_ports
+from backoffice.services import expiry_watcher as service
+from backoffice.services.runtime import Ports
+
+Due = Callable[[datetime], list[tuple[str, dict[str, Any]]]]
+
+
+@frozen
+class RunReport:
+    """What a run delivered and deferred, and the problems it found: the `--json` contract."""
+
+    settings: Settings
+    deliveries: tuple[service.Delivery, ...]
+    problems: tuple[Problem, ...]
+
+    def sends(self) -> list[service.Delivery]:
+        sent = [d for d in self.deliveries if d.status == "sent"]
+        return sorted(sent, key=lambda d: (d.at, d.line))
+
+    def deferred(self) -> list[service.Delivery]:
+        return [d for d in self.deliveries if d.status in ("deferred", "retry")]
+
+    def failed(self) -> list[service.Delivery]:
+        return [d for d in self.deliveries if d.status == "failed"]
+
+
+def run_due(ports: Ports, settings: Settings, due: Due) -> list[service.Delivery]:
+    """Deliver the one-offs whose time has come (deferred moves and retries)."""
+    now = ports.clock.now()
+    return [service.dispatch(ports, settings, payload["move"]) for _, payload in due(now)]
+
+
+def run_tick(
+    ports: Ports, settings: Settings, events: list[dict[str, Any]], due: Due
+) -> tuple[list[service.Delivery], tuple[Problem, ...]]:
+    """One tick as the schedule runs it: due one-offs first, then the tick, then its moves."""
+    deliveries = run_due(ports, settings, due)
+    result = service.tick(ports, settings)
+    while events:
+        deliveries.append(service.dispatch(ports, settings, events.pop(0)))
+    if result.digest is not None:
+        deliveries.append(result.digest)
+    return deliveries, result.problems
+
+
+def tick_workspace(workspace: Path, settings: Settings, now: datetime | None) -> RunReport:
+    events: list[dict[str, Any]] = []
+    ports = local_ports(workspace, settings, service.TABLES, "registry.csv",
+                        lambda _type, detail: events.append(detail), now)
+    scheduler: Any = ports.scheduler
+    deliveries, problems = run_tick(ports, settings, events, scheduler.due)
+    return RunReport(settings, tuple(deliveries), problems)
+
+
+def preview_workspace(workspace: Path, settings: Settings, start: date, days: int) -> RunReport:
+    """Every scheduled tick from `start` for `days` days, as if nobody answers. Writes nothing."""
+    from backoffice.adapters.fake import (
+        FakeBlobs,
+        FakeChat,
+        FakeClock,
+        FakeMailer,
+        FakeScheduler,
+        FakeSheet,
+        FakeTables,
+    )
+    from backoffice.adapters.local.scheduling import InlineBus
+
+    zone = ZoneInfo(settings.timezone)
+    events: list[dict[str, Any]] = []
+    clock = FakeClock(local_at(start, settings.tick_at, zone))
+    tables = FakeTables(service.TABLES)
+    scheduler = FakeScheduler()
+    _copy_state(workspace, tables, scheduler)
+    blobs = FakeBlobs()
+    for name in ("registry.csv", "rules.toml", "voice.toml"):
+        blobs.put(name, (workspace / name).read_bytes())
+    ports = Ports(clock=clock, tables=tables, blobs=blobs, sheet=FakeSheet([]),
+                  scheduler=scheduler, mailer=FakeMailer(), chat=FakeChat(),
+                  bus=InlineBus(lambda _type, detail: events.append(detail)))
+    end = local_at(start + timedelta(days=days), settings.tick_at, zone)
+    deliveries: list[service.Delivery] = []
+    problems: tuple[Problem, ...] = ()
+    for tick_time in _tick_times(start, days, settings, zone):
+        for booking_time in _bookings_before(scheduler, tick_time):
+            clock.set(booking_time)
+            deliveries += run_due(ports, settings, scheduler.due)
+        clock.set(tick_time)
+        ran, found = run_tick(ports, settings, events, scheduler.due)
+        deliveries += ran
+        problems = problems or found
+    for booking_time in _bookings_before(scheduler, end):
+        clock.set(booking_time)
+        deliveries += run_due(ports, settings, scheduler.due)
+    return RunReport(settings, tuple(deliveries), problems)
+
+
+def _tick_times(start: date, days: int, settings: Settings, zone: ZoneInfo) -> Iterable[datetime]:
+    for offset in range(days):
+        yield local_at(start + timedelta(days=offset), settings.tick_at, zone)
+
+
+def _bookings_before(scheduler: Any, limit: datetime) -> Iterable[datetime]:
+    """The instants of bookings strictly before `limit`, earliest first, as they keep arriving."""
+    while True:
+        pending = [at for at, _ in scheduler.booked.values() if at < limit]
+        if not pending:
+            return
+        yield min(pending)
+
+
+def _copy_state(workspace: Path, tables: Any, scheduler: Any) -> None:
+    """Start the simulation from the workspace's real state, read-only."""
+    database = workspace / "state.db"
+    if not database.exists():
+        return
+    from backoffice.adapters.local.scheduling import LocalScheduler
+    from backoffice.adapters.local.tables import SqliteTables
+
+    source = SqliteTables(database, service.TABLES)
+    for schema in service.TABLES:
+        tables.put_many(schema.name, source.scan(schema.name))
+    for name, (at, payload) in LocalScheduler(database).booked.items():
+        scheduler.book(name, at, payload)

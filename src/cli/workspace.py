@@ -1,0 +1,83 @@
+"""Workspaces on disk: writing the bundled example, and checking everything the owner edits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+
+from backoffice.core import expiry_watcher as ew
+from backoffice.core.documents import DocumentError
+from backoffice.core.problems import Problem
+from backoffice.core.settings import SETTINGS_FILE, SYSTEMS, load_settings
+from backoffice.core.sheet import read_csv
+
+EXAMPLE_FILES = {"expiry-watcher": ("backoffice.toml", "rules.toml", "voice.toml", "registry.csv")}
+_OFFSET = re.compile(r"\{\+(\d+)\}")
+
+
+class UserError(Exception):
+    """Something the person running the command can fix; the message says what and where."""
+
+
+def write_example(system: str, target: Path, today: date) -> list[Path]:
+    """Copy the system's example into `target`, with dates relative to today and a fresh secret."""
+    if system not in SYSTEMS:
+        raise ValueError(system)
+    if system not in EXAMPLE_FILES:
+        raise UserError(f"{system} has no example yet; available: {', '.join(EXAMPLE_FILES)}")
+    target.mkdir(parents=True, exist_ok=True)
+    existing = [name for name in EXAMPLE_FILES[system] if (target / name).exists()]
+    if existing:
+        raise UserError(f"{target / existing[0]} already exists; choose an empty folder")
+    source = resources.files("backoffice.cli").joinpath("examples", system)
+    written = []
+    for name in EXAMPLE_FILES[system]:
+        text = source.joinpath(name).read_text(encoding="utf-8")
+        text = text.replace("{link_secret}", secrets.token_urlsafe(32))
+        text = _OFFSET.sub(lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(), text)
+        path = target / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def check_workspace(workspace: Path) -> list[Problem]:
+    """Every problem in the settings, rules, voice and sheet, not just the first."""
+    problems: list[Problem] = []
+    try:
+        settings_text = (workspace / SETTINGS_FILE).read_text(encoding="utf-8-sig")
+        settings = load_settings(settings_text, SETTINGS_FILE)
+    except FileNotFoundError:
+        raise UserError(f"{workspace / SETTINGS_FILE} not found; run `backoffice init` first") from None
+    except DocumentError as error:
+        return [_problem(error)]
+    if settings.system != ew.SYSTEM:
+        raise UserError(f"{SETTINGS_FILE}: system {settings.system!r} is not built yet")
+    if "link_secret" not in settings.secrets:
+        problems.append(Problem(SETTINGS_FILE, None, None, None,
+                                "missing [secrets] link_secret, needed to sign the links in emails"))
+    for name, load in ((ew.RULES_FILE, ew.load_rules), (ew.VOICE_FILE, ew.load_voice)):
+        try:
+            load(_read(workspace, name), name)
+        except DocumentError as error:
+            problems.append(_problem(error))
+    try:
+        table, sheet_problems = read_csv(_read(workspace, ew.SHEET_FILE), ew.SHEET_FILE)
+    except DocumentError as error:
+        return [*problems, _problem(error)]
+    _, row_problems = ew.parse_rows(table, dayfirst=settings.dayfirst, admin=settings.admin)
+    return [*problems, *sheet_problems, *row_problems]
+
+
+def _read(workspace: Path, name: str) -> str:
+    try:
+        return (workspace / name).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DocumentError(name, None, f"{name} is missing from {workspace}") from None
+
+
+def _problem(error: DocumentError) -> Problem:
+    return Problem(error.file, error.line, None, None, error.message)

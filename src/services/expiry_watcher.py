@@ -1,0 +1,500 @@
+"""The expiry watcher's use cases: the daily tick, dispatching one move, and an owner's answer.
+
+Each use case reads the clock once, loads what the core needs in a few batch calls, asks the core
+what to do, and applies the answer through the ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from attrs import frozen
+
+from backoffice.core import expiry_watcher as ew
+from backoffice.core.business_time import next_allowed
+from backoffice.core.documents import DocumentError
+from backoffice.core.keys import move_key, schedule_name
+from backoffice.core.problems import Problem
+from backoffice.core.settings import Settings
+from backoffice.core.sheet import is_slack_user, read_csv
+from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read, verify
+from backoffice.ports import Absent, ConditionFailed, TableSchema, Tables
+from backoffice.services.delivery import Slot, send_once, stamp
+from backoffice.services.runtime import Ports, calendar_for, deliver_text, local_now
+
+PINGS = "ew-pings"
+ACKS = "ew-ack"
+AUDIT = "ew-audit"
+ARCHIVE = "ew-pings-archive"
+NONCES = "ew-link-nonces"
+TABLES = (
+    TableSchema(PINGS, "item_id", "chain_index"),
+    TableSchema(ACKS, "item_id", "ack_date"),
+    TableSchema(AUDIT, "item_id", "ts"),
+    TableSchema(ARCHIVE, "item_id", "archive_index"),
+    TableSchema(NONCES, "nonce", "kind"),
+)
+DIGEST_ID = "~digest"
+LINK_SECRET = "link_secret"
+LINK_PATH = "/ew/ack"
+LABELS = {"renew": "Renew", "snooze": "Snooze", "ack_only": "Ack only"}
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+@frozen
+class Documents:
+    items: tuple[ew.Item, ...]
+    problems: tuple[Problem, ...]
+    rules: ew.Rules
+    voice: ew.Voice
+
+
+def load_documents(ports: Ports, settings: Settings) -> Documents:
+    """The registry, rules and voice docs. A broken rules or voice doc stops the tick with its
+    file and line; a broken registry row is only a problem."""
+    sheet = _text(ports, ew.SHEET_FILE)
+    table, problems = read_csv(sheet, ew.SHEET_FILE)
+    items, row_problems = ew.parse_rows(table, dayfirst=settings.dayfirst, admin=settings.admin)
+    return Documents(
+        items=tuple(items),
+        problems=(*problems, *row_problems),
+        rules=ew.load_rules(_text(ports, ew.RULES_FILE)),
+        voice=ew.load_voice(_text(ports, ew.VOICE_FILE)),
+    )
+
+
+def _text(ports: Ports, name: str) -> str:
+    blob = ports.blobs.get(name)
+    if blob is None:
+        raise DocumentError(name, None, f"{name} is missing")
+    try:
+        return blob.body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DocumentError(name, None, f"{name} is not UTF-8 text") from None
+
+
+def load_state(tables: Tables) -> ew.State:
+    """Everything a tick decides from, in one scan per table."""
+    return _state(tables.scan(PINGS), tables.scan(ACKS), tables.scan(ARCHIVE))
+
+
+def load_item_state(tables: Tables, item_id: str) -> ew.State:
+    return _state(tables.query(PINGS, item_id), tables.query(ACKS, item_id),
+                  tables.query(ARCHIVE, item_id))
+
+
+def _state(
+    pings: list[dict[str, Any]], acks: list[dict[str, Any]], archived: list[dict[str, Any]]
+) -> ew.State:
+    return ew.State.of(
+        pings=(ping_from_row(row) for row in pings if row["item_id"] != DIGEST_ID),
+        acks=(ack_from_row(row) for row in acks),
+        archived=(row["chain_id"] for row in archived),
+    )
+
+
+def ping_from_row(row: Mapping[str, Any]) -> ew.Ping:
+    sent_on = row.get("ping_date")
+    return ew.Ping(
+        item_id=row["item_id"],
+        chain_id=row["chain_id"],
+        move=row["move"],
+        number=int(row.get("number", 0)),
+        key=row["key"],
+        status=row["status"],
+        sent_on=date.fromisoformat(sent_on) if sent_on else None,
+    )
+
+
+def ack_from_row(row: Mapping[str, Any]) -> ew.Ack:
+    def day(name: str) -> date | None:
+        value = row.get(name)
+        return date.fromisoformat(value) if value else None
+
+    return ew.Ack(
+        item_id=row["item_id"],
+        chain_id=row["chain_id"],
+        action=row["action"],
+        on=date.fromisoformat(row["ack_date"][:10]),
+        snooze_until=day("snooze_until"),
+        new_expiry=day("new_expiry"),
+    )
+
+
+def ping_slot(move: ew.Move) -> Slot:
+    expires_on = move.fields["expires_on"]
+    position = f"reminder:{move.number}" if move.move == "reminder" else move.move
+    return Slot(
+        table=PINGS,
+        pk=move.item_id,
+        sk=f"{expires_on}#{position}",
+        row={
+            "item_id": move.item_id,
+            "chain_index": f"{expires_on}#{position}",
+            "key": move.key,
+            "chain_id": move.chain_id,
+            "move": move.move,
+            "number": move.number,
+            "recipient": move.to,
+        },
+    )
+
+
+# --- the tick ----------------------------------------------------------------------------------
+
+
+@frozen
+class Delivery:
+    """What happened to one message: sent now, deferred, or why not."""
+
+    status: str  # sent | deferred | duplicate | dropped | retry | failed
+    key: str
+    move: str
+    subject: str
+    to: tuple[str, ...]
+    channel: str
+    at: datetime
+    line: int = 0
+    until: datetime | None = None
+    error: str = ""
+
+
+@frozen
+class TickResult:
+    now: datetime
+    moves: tuple[ew.Move, ...]
+    problems: tuple[Problem, ...]
+    archived: tuple[str, ...]
+    digest: Delivery | None
+
+
+def tick(ports: Ports, settings: Settings) -> TickResult:
+    """Decide this tick's moves and hand each to dispatch through the bus."""
+    now = local_now(ports.clock, settings)
+    docs = load_documents(ports, settings)
+    state = load_state(ports.tables)
+    plan = ew.plan_tick(docs.items, state, docs.rules, now)
+    archive_chains(ports.tables, plan.archive)
+    for move in plan.moves:
+        ports.bus.emit(f"ew.{move.move}", move.as_json())
+    problems = (*docs.problems, *plan.problems)
+    digest = maybe_send_digest(ports, settings, docs, state, problems, now)
+    return TickResult(now=now, moves=plan.moves, problems=problems, archived=plan.archive,
+                      digest=digest)
+
+
+def archive_chains(tables: Tables, chains: tuple[str, ...] | list[str]) -> None:
+    """Move the chains' rows from ew-pings to ew-pings-archive (copy first, then delete)."""
+    for chain in chains:
+        item_id = chain.rsplit("@", 1)[0]
+        rows = [row for row in tables.query(PINGS, item_id) if row["chain_id"] == chain]
+        if not rows:
+            continue
+        tables.put_many(ARCHIVE, [
+            {**row, "archive_index": f"{chain}#{row['chain_index']}"} for row in rows
+        ])
+        tables.delete_many(PINGS, [(item_id, row["chain_index"]) for row in rows])
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+
+
+def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Delivery:
+    """Deliver one move now, defer it to the next allowed minute, or drop it if no longer due."""
+    move = ew.Move.from_json(detail)
+    now = local_now(ports.clock, settings)
+    channel = channel_of(move.to)
+
+    def delivery(status: str, **extra: Any) -> Delivery:
+        return Delivery(status=status, key=move.key, move=move.move, subject=move.item_id,
+                        to=(move.to,), channel=channel, at=now, line=move.line, **extra)
+
+    state = load_item_state(ports.tables, move.item_id)
+    if not ew.still_due(move, state, now.date()):
+        return delivery("dropped")
+    when = next_allowed(now, calendar_for(settings, now))
+    if when > now:
+        ports.scheduler.book(schedule_name(move.key), when, {"move": move.as_json()})
+        return delivery("deferred", until=when)
+    voice = ew.load_voice(_text(ports, ew.VOICE_FILE))
+    composed = ew.compose(move, voice)
+    links = action_links(settings, move, now)
+    outcome = send_once(
+        ports.tables,
+        ping_slot(move),
+        now,
+        lambda: deliver_text(ports, move.to, composed.subject, composed.text, links, move.key),
+        {"ping_date": now.date().isoformat(), "dispatched_via": channel, "sent_at": stamp(now)},
+    )
+    if outcome.status != "failed" or outcome.failure is None:
+        return delivery(outcome.status)
+    failure = outcome.failure
+    if failure.retry_at is not None:
+        retry_at = next_allowed(failure.retry_at, calendar_for(settings, failure.retry_at))
+        ports.scheduler.book(schedule_name(f"{move.key}:retry:{failure.attempts}"), retry_at,
+                             {"move": move.as_json()})
+        return delivery("retry", until=retry_at, error=failure.error)
+    tell_admin_of_failure(ports, settings, move, failure.attempts, failure.error)
+    return delivery("failed", error=failure.error)
+
+
+def channel_of(recipient: str) -> str:
+    return "slack" if is_slack_user(recipient) else "email"
+
+
+def action_links(settings: Settings, move: ew.Move, now: datetime) -> tuple[tuple[str, str, str], ...]:
+    """(action, label, url) for each answer, each link signed and single-use."""
+    secret = settings.secret(LINK_SECRET)
+    expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
+    links = []
+    for action in ew.ACTIONS:
+        claim = LinkClaim(
+            system=ew.SYSTEM,
+            subject=move.item_id,
+            action=action,
+            chain=move.chain_id,
+            nonce=nonce_for(secret, move.key, action),
+            expires_at=expires_at,
+            by=move.to,
+        )
+        token = mint(secret, claim)
+        links.append((action, LABELS[action], f"{settings.public_url}{LINK_PATH}?t={token}"))
+    return tuple(links)
+
+
+def tell_admin_of_failure(
+    ports: Ports, settings: Settings, move: ew.Move, attempts: int, error: str
+) -> None:
+    """A send that failed for good is put in front of a person; it is never dropped silently."""
+    subject = f"Could not deliver the {move.move.replace('_', ' ')} for {move.fields['item_name']}"
+    text = (
+        f"backoffice tried {attempts} times to send the {move.move.replace('_', ' ')} about "
+        f"{move.fields['item_name']} (item {move.item_id}, act by {move.fields['act_by']}) to "
+        f"{move.to}, and every try failed.\n\nLast error: {error}\n\nPlease check the address "
+        "and pass the message on yourself; it will not be retried automatically."
+    )
+    deliver_text(ports, settings.admin, subject, text, (), f"{move.key}:failed")
+
+
+# --- the weekly digest -------------------------------------------------------------------------
+
+
+def maybe_send_digest(
+    ports: Ports,
+    settings: Settings,
+    docs: Documents,
+    state: ew.State,
+    problems: tuple[Problem, ...],
+    now: datetime,
+) -> Delivery | None:
+    """Once a week: the first tick on or after the digest day at which delivery is allowed."""
+    if settings.digest_day is None or next_allowed(now, calendar_for(settings, now)) != now:
+        return None
+    today = now.date()
+    anchor = today - timedelta(days=(today.weekday() - settings.digest_day) % 7)
+    key = move_key(ew.PREFIX, "digest", anchor.isoformat())
+    composed = ew.compose_digest(docs.items, state, problems, today, window_days=30)
+    slot = Slot(PINGS, DIGEST_ID, key, {"item_id": DIGEST_ID, "chain_index": key, "key": key,
+                                          "chain_id": DIGEST_ID, "move": "digest", "number": 0,
+                                          "recipient": settings.admin})
+    outcome = send_once(
+        ports.tables, slot, now,
+        lambda: deliver_text(ports, settings.admin, composed.subject, composed.text, (), key),
+        {"ping_date": today.isoformat(), "dispatched_via": channel_of(settings.admin)},
+    )
+    if outcome.status == "duplicate":
+        return None
+    return Delivery(status=outcome.status, key=key, move="digest", subject="digest",
+                    to=(settings.admin,), channel=channel_of(settings.admin), at=now,
+                    error=outcome.failure.error if outcome.failure else "")
+
+
+# --- owner actions through links ---------------------------------------------------------------
+
+
+@frozen
+class LinkForm:
+    """What the confirmation page asks before the POST that acts."""
+
+    token: str
+    action: str
+    button: str
+    date_label: str | None = None
+    date_default: date | None = None
+    date_min: date | None = None
+    date_max: date | None = None
+
+
+@frozen
+class LinkPage:
+    status: int
+    title: str
+    message: str
+    form: LinkForm | None = None
+
+
+def open_link(ports: Ports, settings: Settings, token: str) -> LinkPage:
+    """GET: explain what the link will do and ask for confirmation. Changes nothing."""
+    now = local_now(ports.clock, settings)
+    try:
+        claim = read(settings.secret(LINK_SECRET), token, now)
+    except TokenError as error:
+        return _token_problem(error)
+    if ports.tables.get(NONCES, claim.nonce, "link") is not None:
+        return LinkPage(409, "Link already used", "This link has already been used. "
+                        "Nothing else was changed.")
+    item = _current_item(ports, settings, claim.subject)
+    if item is None or item.chain_id != claim.chain:
+        return LinkPage(410, "Out of date", "This message is about a date that has since "
+                        "changed, so the link no longer applies. Nothing was changed.")
+    today = now.date()
+    title = f"{LABELS[claim.action]}: {item.name}"
+    if claim.action == "renew":
+        return LinkPage(200, title, f"{item.name} currently expires on "
+                        f"{item.expires_on.isoformat()}. Enter the new expiry date.",
+                        LinkForm(token, "renew", "Renew", "New expiry date",
+                                 date_min=item.expires_on + timedelta(days=1)))
+    if claim.action == "snooze":
+        default = min(today + timedelta(days=7), item.act_by)
+        return LinkPage(200, title, f"Pause reminders for {item.name} until a date no later "
+                        f"than {item.act_by.isoformat()}, when it must be acted on.",
+                        LinkForm(token, "snooze", "Snooze", "Remind me again on",
+                                 date_default=default, date_min=today + timedelta(days=1),
+                                 date_max=item.act_by))
+    return LinkPage(200, title, f"Confirm that you have seen the alert for {item.name} and are "
+                    "handling it. Reminders stop; the escalation contact is still told if it "
+                    "is not renewed close to the date.", LinkForm(token, "ack_only", "Confirm"))
+
+
+@frozen
+class ActionResult:
+    status: int
+    title: str
+    message: str
+    accepted: bool
+
+
+def act_on_link(
+    ports: Ports, settings: Settings, token: str, chosen_date: str, request_id: str
+) -> ActionResult:
+    """POST from the confirmation page: spend the link, then apply the answer."""
+    now = local_now(ports.clock, settings)
+    secret = settings.secret(LINK_SECRET)
+    try:
+        claim = read(secret, token, now)
+    except TokenError as error:
+        return _refuse_token(ports, secret, token, error, now, request_id)
+    action = _action(claim, chosen_date, request_id)
+    try:
+        ports.tables.put(NONCES, {"nonce": claim.nonce, "kind": "link", "spent_at": stamp(now),
+                                  "item_id": claim.subject, "action": claim.action}, Absent())
+    except ConditionFailed:
+        refused = ew.reject(action, now, "This link has already been used. Nothing else was "
+                            "changed.")
+        write_audit(ports.tables, refused.audit)
+        return ActionResult(409, "Link already used", refused.message, False)
+    try:
+        transition = perform(ports, settings, action, now)
+    except Exception:
+        # The answer did not land: give the link back so the person can simply try again.
+        ports.tables.delete_many(NONCES, [(claim.nonce, "link")])
+        raise
+    if transition.accepted:
+        return ActionResult(200, "Done", transition.message, True)
+    return ActionResult(409, "Nothing changed", transition.message, False)
+
+
+def perform(ports: Ports, settings: Settings, action: ew.Action, now: datetime) -> ew.Transition:
+    """Apply one owner answer: the core decides, then sheet, archive, ack and audit are written."""
+    item = _current_item(ports, settings, action.item_id)
+    state = load_item_state(ports.tables, action.item_id)
+    transition = ew.apply_action(state, item, action, now)
+    if transition.sheet_write is not None:
+        write = transition.sheet_write
+        ports.sheet.update_cell(write.row_id, write.column, write.value)
+    if transition.archive is not None:
+        archive_chains(ports.tables, [transition.archive])
+    if transition.ack is not None:
+        ports.tables.put(ACKS, ack_row(transition.ack, action, now, item))
+    write_audit(ports.tables, transition.audit)
+    return transition
+
+
+def ack_row(ack: ew.Ack, action: ew.Action, now: datetime, item: ew.Item | None) -> dict[str, Any]:
+    return {
+        "item_id": ack.item_id,
+        "ack_date": f"{now.isoformat()}#{action.request_id}",
+        "action": ack.action,
+        "by_user": action.by_user,
+        "chain_id": ack.chain_id,
+        "snooze_until": ack.snooze_until.isoformat() if ack.snooze_until else None,
+        "old_expiry": item.expires_on.isoformat() if item else None,
+        "new_expiry": ack.new_expiry.isoformat() if ack.new_expiry else None,
+    }
+
+
+def write_audit(tables: Tables, entry: ew.AuditEntry) -> None:
+    tables.put(AUDIT, {
+        "item_id": entry.item_id,
+        "ts": entry.ts,
+        "action": entry.action,
+        "by_user": entry.by_user,
+        "before": dict(entry.before),
+        "after": dict(entry.after),
+        "outcome": entry.outcome,
+    })
+
+
+def _current_item(ports: Ports, settings: Settings, item_id: str) -> ew.Item | None:
+    table, _ = read_csv(_text(ports, ew.SHEET_FILE), ew.SHEET_FILE)
+    items, _ = ew.parse_rows(table, dayfirst=settings.dayfirst, admin=settings.admin)
+    return next((item for item in items if item.item_id == item_id), None)
+
+
+def _action(claim: LinkClaim, chosen_date: str, request_id: str) -> ew.Action:
+    try:
+        chosen = date.fromisoformat(chosen_date.strip()) if chosen_date.strip() else None
+    except ValueError:
+        chosen = None
+    return ew.Action(
+        kind=claim.action,  # type: ignore[arg-type]
+        item_id=claim.subject,
+        chain_id=claim.chain,
+        by_user=claim.by or "link",
+        request_id=request_id,
+        new_expires_on=chosen if claim.action == "renew" else None,
+        snooze_until=chosen if claim.action == "snooze" else None,
+    )
+
+
+def _token_problem(error: TokenError) -> LinkPage:
+    if error.reason == "expired":
+        return LinkPage(410, "Link expired", "This link has expired. The next reminder will "
+                        "carry a fresh one. Nothing was changed.")
+    return LinkPage(400, "Link not valid", "This link is damaged or was not issued by us. "
+                    "Nothing was changed.")
+
+
+def _refuse_token(
+    ports: Ports, secret: str, token: str, error: TokenError, now: datetime, request_id: str
+) -> ActionResult:
+    """Refused links still leave an audit row, under the item when the link is genuine."""
+    try:
+        claim: LinkClaim | None = verify(secret, token)
+    except TokenError:
+        claim = None
+    action = ew.Action(
+        kind=claim.action if claim else "ack_only",  # type: ignore[arg-type]
+        item_id=claim.subject if claim else "(unverified link)",
+        chain_id=claim.chain if claim else "",
+        by_user=(claim.by if claim else "") or "unknown",
+        request_id=request_id,
+    )
+    page = _token_problem(error)
+    write_audit(ports.tables, ew.reject(action, now, page.message).audit)
+    return ActionResult(page.status, page.title, page.message, False)
+

@@ -1,0 +1,95 @@
+"""What every system's services share: the set of ports, local time, the calendar, sending text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from attrs import frozen
+
+from backoffice.core.business_time import Calendar, holiday_dates
+from backoffice.core.settings import HolidaySpec, Settings
+from backoffice.core.sheet import is_slack_user
+from backoffice.ports import Blobs, Bus, Button, Chat, ChatMessage, Clock, Email, Mailer, Scheduler
+from backoffice.ports import Sheet, Tables
+
+
+@frozen
+class Ports:
+    clock: Clock
+    tables: Tables
+    blobs: Blobs
+    sheet: Sheet
+    scheduler: Scheduler
+    mailer: Mailer
+    chat: Chat
+    bus: Bus
+
+
+def local_now(clock: Clock, settings: Settings) -> datetime:
+    """The clock read once, in the system's timezone."""
+    return clock.now().astimezone(ZoneInfo(settings.timezone))
+
+
+def calendar_for(settings: Settings, now: datetime) -> Calendar:
+    """The business calendar around `now` (holidays for last, this and next year)."""
+    return _calendar(
+        settings.timezone,
+        settings.quiet_hours,
+        settings.business_days,
+        settings.holidays,
+        now.year,
+    )
+
+
+@lru_cache(maxsize=32)
+def _calendar(
+    timezone: str,
+    quiet: tuple[time, time] | None,
+    business_days: frozenset[int],
+    holidays: HolidaySpec,
+    year: int,
+) -> Calendar:
+    quiet_start, quiet_end = quiet if quiet else (None, None)
+    return Calendar(
+        timezone=timezone,
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        business_days=business_days,
+        holidays=holiday_dates(
+            holidays.country, holidays.subdivision, holidays.extra, range(year - 1, year + 2)
+        ),
+    )
+
+
+def deliver_text(
+    ports: Ports,
+    to: str,
+    subject: str,
+    text: str,
+    links: Sequence[tuple[str, str, str]],
+    key: str,
+) -> str:
+    """Send to a Slack member id as a DM with buttons, or to an email address with links."""
+    if is_slack_user(to):
+        buttons = tuple(
+            Button(action=action, label=label, url=url, value=url.rsplit("t=", 1)[-1])
+            for action, label, url in links
+        )
+        return ports.chat.post(ChatMessage(to=to, text=f"*{subject}*\n{text}", buttons=buttons,
+                                           idempotency_key=key))
+    return ports.mailer.send(
+        Email(to=(to,), subject=subject, text=_email_text(text, links), html=None,
+              idempotency_key=key)
+    )
+
+
+def _email_text(text: str, links: Sequence[tuple[str, str, str]]) -> str:
+    if not links:
+        return text + "\n"
+    lines = [text, "", "Answer with one click (you will be asked to confirm):"]
+    lines += [f"  {label}: {url}" for _, label, url in links]
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,215 @@
+"""The `backoffice` command as a person runs it, on a workspace written by `init`."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backoffice.cli.main import main
+from backoffice.handlers.wiring import read_settings
+
+NY = ZoneInfo("America/New_York")
+TODAY = date.today()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    target = tmp_path / "ew"
+    assert run(capsys, "init", "expiry-watcher", str(target))[0] == 0
+    return target
+
+
+def next_weekday_morning(weekday: int) -> datetime:
+    """The next given weekday at 08:00 New York time, a day or more from now; for a business
+    weekday, one that is not a holiday in the example's calendar."""
+    from backoffice.core.business_time import is_business_day
+    from backoffice.core.settings import load_settings
+
+    example = Path(__file__).parents[2] / "src/cli/examples/expiry-watcher/backoffice.toml"
+    calendar = load_settings(example.read_text()).calendar(range(TODAY.year, TODAY.year + 2))
+    day = TODAY + timedelta(days=1)
+    while day.weekday() != weekday or (weekday < 5 and not is_business_day(day, calendar)):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 8, 0, tzinfo=NY)
+
+
+def test_init_writes_a_workspace_and_refuses_to_overwrite_it(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sorted(p.name for p in workspace.iterdir()) == [
+        "backoffice.toml", "registry.csv", "rules.toml", "voice.toml"]
+    assert "{link_secret}" not in (workspace / "backoffice.toml").read_text()
+    code, _, err = run(capsys, "init", "expiry-watcher", str(workspace))
+    assert code == 1 and "already exists" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], workspace: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["init", "no-such-system", "x"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tick", "--workspace", str(workspace), "--now", "next tuesday"])
+    assert exit_info.value.code == 2
+
+
+def test_check_reports_the_example_bad_row_by_file_and_line(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "check", "--workspace", str(workspace))
+    assert code == 1
+    assert "registry.csv:7 [expires_on] 'not a date'" in out
+    lines = (workspace / "registry.csv").read_text().splitlines()
+    (workspace / "registry.csv").write_text("\n".join(lines[:-1]) + "\n")
+    code, out, _ = run(capsys, "check", "--workspace", str(workspace))
+    assert (code, out.strip()) == (0, "No problems found.")
+
+
+def test_check_names_the_line_of_a_broken_rules_doc(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = workspace / "rules.toml"
+    rules.write_text(rules.read_text().replace("max_reminders = 6", "max_reminders = “six”"))
+    code, out, _ = run(capsys, "check", "--workspace", str(workspace))
+    assert code == 1 and re.search(r"rules\.toml:\d+", out)
+
+
+def test_missing_workspace_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "tick", "--workspace", str(tmp_path / "nowhere"))
+    assert code == 1 and "backoffice init" in err
+
+
+def test_tick_json_follows_the_contract_and_fills_the_outbox(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = next_weekday_morning(1)
+    code, out, _ = run(capsys, "tick", "--workspace", str(workspace), "--now", now.isoformat(),
+                       "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert set(result) == {"system", "timezone", "sends", "deferred", "problems"}
+    assert (result["system"], result["timezone"]) == ("expiry-watcher", "America/New_York")
+    subjects = [(s["subject"], s["move"]) for s in result["sends"]]
+    assert ("CON-001", "first_alert") in subjects and ("CON-001", "escalate") in subjects
+    assert ("LSE-001", "first_alert") not in subjects
+    for send in result["sends"]:
+        assert set(send) == {"at", "move", "subject", "to", "channel", "key"}
+        assert datetime.fromisoformat(send["at"]).utcoffset() is not None
+    assert [s["at"] for s in result["sends"]] == sorted(s["at"] for s in result["sends"])
+    [problem] = result["problems"]
+    assert problem == {"file": "registry.csv", "line": 7, "column": "expires_on",
+                       "value": "not a date", "message": problem["message"]}
+    outbox = sorted((workspace / "outbox").iterdir())
+    emails = [p for p in outbox if p.suffix == ".eml"]
+    slack = [p for p in outbox if p.name.endswith(".json")]
+    assert len(emails) + len(slack) == len(result["sends"]) and slack
+    message = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
+    assert message["From"] == "watcher@example.com" and "/ew/ack?t=" in message.get_body(
+        ("plain",)).get_content()
+    again = json.loads(run(capsys, "tick", "--workspace", str(workspace), "--now",
+                           now.isoformat(), "--json")[1])
+    assert again["sends"] == []
+
+
+def test_a_weekend_tick_defers_and_a_later_tick_delivers(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saturday = next_weekday_morning(5)
+    result = json.loads(run(capsys, "tick", "--workspace", str(workspace), "--now",
+                            saturday.isoformat(), "--json")[1])
+    assert result["sends"] == [] and result["deferred"]
+    untils = {datetime.fromisoformat(d["until"]) for d in result["deferred"]}
+    assert all(u.weekday() == 0 and u.hour == 8 for u in untils)
+    monday = min(untils)
+    later = json.loads(run(capsys, "tick", "--workspace", str(workspace), "--now",
+                           monday.isoformat(), "--json")[1])
+    delivered = {s["key"] for s in later["sends"]}
+    assert {d["key"] for d in result["deferred"]} <= delivered
+    assert all(datetime.fromisoformat(s["at"]) == monday for s in later["sends"])
+
+
+def test_preview_shows_the_timeline_and_writes_nothing(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = sorted(p.name for p in workspace.iterdir())
+    code, out, _ = run(capsys, "preview", "--workspace", str(workspace), "--days", "21",
+                       "--json")
+    assert code == 0
+    assert sorted(p.name for p in workspace.iterdir()) == before
+    sends = json.loads(out)["sends"]
+    moves = {(s["subject"], s["move"]) for s in sends}
+    assert {("LIC-001", "first_alert"), ("CON-001", "escalate"), ("CRT-001", "escalate"),
+            ("LIC-001", "reminder")} <= moves
+    assert all(datetime.fromisoformat(s["at"]).weekday() < 5 for s in sends)
+    keys = [s["key"] for s in sends]
+    assert len(keys) == len(set(keys))
+    code, out, _ = run(capsys, "preview", "--workspace", str(workspace), "--days", "3")
+    assert code == 0 and "Sent (" in out and "Problems (1)" in out
+
+
+@pytest.fixture
+def server(workspace: Path) -> Iterator[str]:
+    from backoffice.cli.serve import make_server
+
+    httpd = make_server(workspace, read_settings(workspace), 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def fetch(url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    try:
+        with urllib.request.urlopen(url, data=body, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_serve_confirms_on_get_and_acts_on_post_once(
+    workspace: Path, server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = next_weekday_morning(2)
+    run(capsys, "tick", "--workspace", str(workspace), "--now", now.isoformat())
+    eml = next(p for p in (workspace / "outbox").iterdir() if "CON-001" in p.name
+               and "first_alert" in p.name)
+    text = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default).get_body(
+        ("plain",)).get_content()
+    link = re.search(r"Renew: (\S+)", text).group(1)  # type: ignore[union-attr]
+    token = link.split("?t=")[1]
+    path = "/ew/ack?t=" + token
+    status, page = fetch(server + path)
+    assert status == 200 and '<form method="post"' in page and 'type="date"' in page
+    assert "viewport" in page
+    status, page = fetch(server + "/ew/ack", {"t": token, "date": "2099-01-01"})
+    assert status == 200 and "renewed to 2099-01-01" in page
+    assert "CON-001,Cleaning contract,2099-01-01" in (workspace / "registry.csv").read_text()
+    status, page = fetch(server + "/ew/ack", {"t": token, "date": "2099-02-01"})
+    assert status == 409 and "already been used" in page
+    assert fetch(server + "/nowhere")[0] == 404
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo", "--dir", str(tmp_path))
+    assert code == 0
+    assert "preview" in out and "Outbox (" in out
+    assert any((tmp_path / "expiry-watcher" / "outbox").iterdir()) or "Sent (0)" in out
