@@ -4,11 +4,12 @@ deliveries and injected faults at port calls."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from world import NY, World
@@ -43,7 +44,7 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
         rows = [[i, f"Item {i}", exp, owner, cat, ""] for i, (exp, owner, cat) in ITEMS.items()]
         self.world = World(rows, START)
         self.calendar = calendar_for(self.world.settings, START)
-        self.delivered: list[tuple[datetime, str, str]] = []  # (when, key, to)
+        self.delivered = self.world.delivered
         self.seen_events: list[dict[str, Any]] = []
         self.queue: list[dict[str, Any]] = []
         self.silenced: dict[str, tuple[datetime, date | None]] = {}  # chain -> (since, until)
@@ -51,20 +52,7 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
         self.first_seen_in_window: dict[str, datetime] = {}
         self.escalation_window_ticks: dict[str, datetime] = {}
         self.sent_count = 0
-        self._watch(self.world.mailer, "send")
-        self._watch(self.world.chat, "post")
-
-    def _watch(self, fake: Any, method: str) -> None:
-        """Record the clock at each real delivery, for the quiet-hours invariant."""
-        original = getattr(fake, method)
-
-        def timed(message: Any) -> str:
-            result = original(message)
-            to = message.to[0] if isinstance(message.to, tuple) else message.to
-            self.delivered.append((self.world.clock.now(), message.idempotency_key, to))
-            return result
-
-        setattr(fake, method, timed)
+        self.requests = 0
 
     # --- steps ---------------------------------------------------------------------------------
 
@@ -119,7 +107,14 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
                     self.world.ports, self.world.settings, p["move"])) is None:
                 self.world.scheduler.book(name, self.world.clock.now(), payload)
 
-    @rule(hours=st.sampled_from([1, 3, 12, 24, 24, 24, 49, 72, 170]))
+    @rule()
+    def a_normal_day(self) -> None:
+        """The next morning's tick, run the way the schedule runs it."""
+        tomorrow = self.world.clock.now().date() + timedelta(days=1)
+        self.world.clock.set(local_at(tomorrow, self.world.settings.tick_at, NY))
+        self.settle()
+
+    @rule(hours=st.sampled_from([1, 3, 12, 24, 49, 72, 170]))
     def jump_clock(self, hours: int) -> None:
         self.world.clock.advance(timedelta(hours=hours))
 
@@ -152,13 +147,15 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
     def _check_answer(self, token: str, chosen: str) -> None:
         """Invariant 6: one audit row per answer; a refused answer changes nothing else."""
         world = self.world
+        self.requests += 1
         before = world.tables.snapshot()
         sheet_before = [list(r) for r in world.sheet.rows]
         result = self._guarded(lambda: service.act_on_link(world.ports, world.settings, token,
-                                                           chosen, f"req-{len(before)}"))
+                                                           chosen, f"req-{self.requests}"))
         after = world.tables.snapshot()
         if result is None:  # the answer failed part-way; the link is given back
             return
+        event(f"answer accepted={result.accepted}")
         audit_before = len(before[service.AUDIT])
         assert len(after[service.AUDIT]) == audit_before + 1
         if not result.accepted:
@@ -190,6 +187,8 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
             self.world.clock.set(deadline)
         self.fire_schedules()
         self._check_timely(started)
+        for _, key, _ in self.delivered:
+            event(key.split(":")[3] if key.count(":") >= 3 else key)
 
     # --- invariants ----------------------------------------------------------------------------
 
@@ -264,7 +263,7 @@ def _key(chain: str, move: str) -> str:
 
 
 ExpiryWatcherMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("MACHINE_EXAMPLES", "80")),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

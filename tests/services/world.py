@@ -19,7 +19,7 @@ from backoffice.adapters.fake import (
     FakeTables,
 )
 from backoffice.core.settings import Settings, load_settings
-from backoffice.ports import Email
+from backoffice.ports import ChatMessage, Email
 from backoffice.services import expiry_watcher as service
 from backoffice.services.runtime import Ports
 
@@ -69,6 +69,7 @@ subject = "{overdue}Escalation: {item_name}"
 body = "{item_name} (owner {owner}) is not renewed; act by {act_by}."
 """
 
+Delivered = tuple[datetime, str, str]  # when, idempotency key, recipient
 HEADER = ["item_id", "name", "expires_on", "owner", "category", "notice_days"]
 
 
@@ -98,6 +99,31 @@ class SyncedSheet(FakeSheet):
         self.mirror()
 
 
+class StampedMailer:
+    """Hands email to the fake and notes the clock at each delivery."""
+
+    def __init__(self, inner: FakeMailer, clock: FakeClock, log: list[Delivered]) -> None:
+        self.inner, self.clock, self.log = inner, clock, log
+
+    def send(self, email: Email) -> str:
+        result = self.inner.send(email)
+        self.log.append((self.clock.now(), email.idempotency_key, email.to[0]))
+        return result
+
+
+class StampedChat:
+    def __init__(self, inner: FakeChat, clock: FakeClock, log: list[Delivered]) -> None:
+        self.inner, self.clock, self.log = inner, clock, log
+
+    def post(self, message: ChatMessage) -> str:
+        result = self.inner.post(message)
+        self.log.append((self.clock.now(), message.idempotency_key, message.to))
+        return result
+
+    def update(self, message_id: str, text: str) -> None:
+        self.inner.update(message_id, text)
+
+
 class World:
     def __init__(self, rows: list[list[str]], start: datetime, digest_day: str = "off") -> None:
         self.settings = settings(digest_day)
@@ -111,14 +137,15 @@ class World:
         self.mailer = FakeMailer()
         self.chat = FakeChat()
         self.bus = FakeBus()
+        self.delivered: list[Delivered] = []
         self.ports = Ports(
             clock=self.clock,
             tables=self.tables,
             blobs=self.blobs,
             sheet=self.sheet,
             scheduler=self.scheduler,
-            mailer=self.mailer,
-            chat=self.chat,
+            mailer=StampedMailer(self.mailer, self.clock, self.delivered),
+            chat=StampedChat(self.chat, self.clock, self.delivered),
             bus=self.bus,
         )
 
