@@ -58,8 +58,10 @@ def registry(rows: int, today: date) -> str:
     for n in range(rows):
         days = 3 + n % 25 if n % 100 == 0 else 60 + n % 800
         owner = "U024BE7LH" if n % 200 == 0 else f"owner{n % 50}@example.com"
-        lines.append(f"IT-{n:06d},Document {n},{(today + timedelta(days=days)).isoformat()},"
-                     f"{owner},,,https://docs.example.com/{n},")
+        lines.append(
+            f"IT-{n:06d},Document {n},{(today + timedelta(days=days)).isoformat()},"
+            f"{owner},,,https://docs.example.com/{n},"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -84,8 +86,9 @@ def peak_memory(step: Callable[[], Any]) -> float:
 
 def bench_size(rows: int, repeat: int) -> dict[str, Any]:
     text = registry(rows, NOW.date())
-    rules = ew.load_rules((Path(__file__).parents[1] / "src/cli/examples/expiry-watcher/rules.toml")
-                          .read_text())
+    rules = ew.load_rules(
+        (Path(__file__).parents[1] / "src/cli/examples/expiry-watcher/rules.toml").read_text()
+    )
 
     def parse() -> list[ew.Item]:
         table, _ = read_csv(text, "registry.csv")
@@ -124,8 +127,14 @@ def full_tick(text: str, repeat: int) -> tuple[float, Counter[str], int, float]:
             (workspace / "registry.csv").write_text(text)
             settings = read_settings(workspace)
             events: list[dict[str, Any]] = []
-            ports = local_ports(workspace, settings, service.TABLES, "registry.csv",
-                                lambda _t, d: events.append(d), NOW)
+            ports = local_ports(
+                workspace,
+                settings,
+                service.TABLES,
+                "registry.csv",
+                lambda _t, d: events.append(d),
+                NOW,
+            )
             counter: Counter[str] = Counter()
             counted = ports.__class__(
                 clock=ports.clock,
@@ -156,17 +165,24 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print("| rows | due moves | parse sheet | plan_tick | plan peak MB | full local tick | "
-          "tick peak MB | sent | store calls (planning) | store calls (per sent move) |")
+    print(
+        "| rows | due moves | parse sheet | plan_tick | plan peak MB | full local tick | "
+        "tick peak MB | sent | store calls (planning) | store calls (per sent move) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for rows in (int(size) for size in args.sizes.split(",")):
         r = bench_size(rows, args.repeat)
         planning = {k: v for k, v in r["calls"].items() if k in ("tables.scan", "blobs.get")}
-        per_move = {k: round(v / max(r["sends"], 1), 2) for k, v in r["calls"].items()
-                    if k not in ("tables.scan",)}
-        print(f"| {rows:,} | {r['moves']} | {r['parse_s']:.3f} s | {r['plan_s']:.3f} s | "
-              f"{r['plan_mb']:.1f} | {r['tick_s']:.2f} s | {r['tick_mb']:.1f} | {r['sends']} | "
-              f"{dict(planning)} | {per_move} |")
+        per_move = {
+            k: round(v / max(r["sends"], 1), 2)
+            for k, v in r["calls"].items()
+            if k not in ("tables.scan",)
+        }
+        print(
+            f"| {rows:,} | {r['moves']} | {r['parse_s']:.3f} s | {r['plan_s']:.3f} s | "
+            f"{r['plan_mb']:.1f} | {r['tick_s']:.2f} s | {r['tick_mb']:.1f} | {r['sends']} | "
+            f"{dict(planning)} | {per_move} |"
+        )
         sys.stdout.flush()
     return 0
 

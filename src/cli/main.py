@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
     preview = commands.add_parser("preview", help="show what would be sent; changes nothing")
     _workspace(preview)
-    preview.add_argument("--from", dest="start", type=date.fromisoformat,
-                         help="first day (default: today)")
+    preview.add_argument(
+        "--from", dest="start", type=date.fromisoformat, help="first day (default: today)"
+    )
     preview.add_argument("--days", type=_positive, default=30, help="how many days (default 30)")
     preview.add_argument("--json", action="store_true", help="print one JSON object")
     preview.set_defaults(run=_preview)
@@ -77,8 +78,9 @@ def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like "
-                                         "2026-12-01T08:00:00-05:00") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time like 2026-12-01T08:00:00-05:00"
+        ) from None
     return value
 
 

@@ -41,19 +41,38 @@ def human(report: RunReport, heading: str) -> str:
     sends = report.sends()
     lines = [f"{heading} ({report.settings.system}, {report.settings.timezone})", ""]
     lines.append(f"Sent ({len(sends)}):")
-    lines.append(text_table(
-        ("when", "move", "item", "to", "via"),
-        [(d.at.strftime("%a %Y-%m-%d %H:%M"), d.move.replace("_", " "), d.subject,
-          ", ".join(d.to), d.channel) for d in sends],
-    ))
+    lines.append(
+        text_table(
+            ("when", "move", "item", "to", "via"),
+            [
+                (
+                    d.at.strftime("%a %Y-%m-%d %H:%M"),
+                    d.move.replace("_", " "),
+                    d.subject,
+                    ", ".join(d.to),
+                    d.channel,
+                )
+                for d in sends
+            ],
+        )
+    )
     deferred = report.deferred()
     if deferred:
         lines += ["", f"Waiting for business hours ({len(deferred)}):"]
-        lines.append(text_table(
-            ("until", "move", "item", "to"),
-            [(d.until.strftime("%a %Y-%m-%d %H:%M") if d.until else "", d.move, d.subject,
-              ", ".join(d.to)) for d in deferred],
-        ))
+        lines.append(
+            text_table(
+                ("until", "move", "item", "to"),
+                [
+                    (
+                        d.until.strftime("%a %Y-%m-%d %H:%M") if d.until else "",
+                        d.move,
+                        d.subject,
+                        ", ".join(d.to),
+                    )
+                    for d in deferred
+                ],
+            )
+        )
     failed = report.failed()
     if failed:
         lines += ["", f"Could not be delivered, the admin was told ({len(failed)}):"]

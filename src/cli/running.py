@@ -60,8 +60,14 @@ def run_tick(
 
 def tick_workspace(workspace: Path, settings: Settings, now: datetime | None) -> RunReport:
     events: list[dict[str, Any]] = []
-    ports = local_ports(workspace, settings, service.TABLES, "registry.csv",
-                        lambda _type, detail: events.append(detail), now)
+    ports = local_ports(
+        workspace,
+        settings,
+        service.TABLES,
+        "registry.csv",
+        lambda _type, detail: events.append(detail),
+        now,
+    )
     scheduler: Any = ports.scheduler
     deliveries, problems = run_tick(ports, settings, events, scheduler.due)
     return RunReport(settings, tuple(deliveries), problems)
@@ -89,9 +95,16 @@ def preview_workspace(workspace: Path, settings: Settings, start: date, days: in
     blobs = FakeBlobs()
     for name in ("registry.csv", "rules.toml", "voice.toml"):
         blobs.put(name, (workspace / name).read_bytes())
-    ports = Ports(clock=clock, tables=tables, blobs=blobs, sheet=FakeSheet([]),
-                  scheduler=scheduler, mailer=FakeMailer(), chat=FakeChat(),
-                  bus=InlineBus(lambda _type, detail: events.append(detail)))
+    ports = Ports(
+        clock=clock,
+        tables=tables,
+        blobs=blobs,
+        sheet=FakeSheet([]),
+        scheduler=scheduler,
+        mailer=FakeMailer(),
+        chat=FakeChat(),
+        bus=InlineBus(lambda _type, detail: events.append(detail)),
+    )
     end = local_at(start + timedelta(days=days), settings.tick_at, zone)
     deliveries: list[service.Delivery] = []
     problems: tuple[Problem, ...] = ()

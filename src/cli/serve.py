@@ -39,8 +39,9 @@ def make_server(workspace: Path, settings: Settings, port: int) -> HTTPServer:
                 return
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
-            event = web.event_from_request(method, path, query, dict(self.headers.items()), body,
-                                           uuid.uuid4().hex)
+            event = web.event_from_request(
+                method, path, query, dict(self.headers.items()), body, uuid.uuid4().hex
+            )
             self._reply(handle_ack(event, ports, settings))
 
         def _reply(self, response: dict[str, Any]) -> None:
@@ -54,8 +55,11 @@ def make_server(workspace: Path, settings: Settings, port: int) -> HTTPServer:
 
         def log_message(self, format: str, *args: Any) -> None:
             # Structured, and never the query string: it carries the link's token.
-            line = {"method": self.command, "path": self.path.partition("?")[0],
-                    "status": args[1] if len(args) > 1 else None}
+            line = {
+                "method": self.command,
+                "path": self.path.partition("?")[0],
+                "status": args[1] if len(args) > 1 else None,
+            }
             print(json.dumps(line), file=sys.stderr)
 
     return HTTPServer(("127.0.0.1", port), Handler)
@@ -63,10 +67,10 @@ def make_server(workspace: Path, settings: Settings, port: int) -> HTTPServer:
 
 def serve(workspace: Path, settings: Settings, port: int) -> None:
     server = make_server(workspace, settings, port)
-    print(f"Serving {settings.system} links on http://127.0.0.1:{server.server_port} "
-          "(Ctrl-C to stop)")
+    print(
+        f"Serving {settings.system} links on http://127.0.0.1:{server.server_port} (Ctrl-C to stop)"
+    )
     try:
         server.serve_forever()
     finally:
         server.server_close()
-

@@ -51,14 +51,23 @@ def check_workspace(workspace: Path) -> list[Problem]:
         settings_text = (workspace / SETTINGS_FILE).read_text(encoding="utf-8-sig")
         settings = load_settings(settings_text, SETTINGS_FILE)
     except FileNotFoundError:
-        raise UserError(f"{workspace / SETTINGS_FILE} not found; run `backoffice init` first") from None
+        raise UserError(
+            f"{workspace / SETTINGS_FILE} not found; run `backoffice init` first"
+        ) from None
     except DocumentError as error:
         return [_problem(error)]
     if settings.system != ew.SYSTEM:
         raise UserError(f"{SETTINGS_FILE}: system {settings.system!r} is not built yet")
     if "link_secret" not in settings.secrets:
-        problems.append(Problem(SETTINGS_FILE, None, None, None,
-                                "missing [secrets] link_secret, needed to sign the links in emails"))
+        problems.append(
+            Problem(
+                SETTINGS_FILE,
+                None,
+                None,
+                None,
+                "missing [secrets] link_secret, needed to sign the links in emails",
+            )
+        )
     for name, load in ((ew.RULES_FILE, ew.load_rules), (ew.VOICE_FILE, ew.load_voice)):
         try:
             load(_read(workspace, name), name)

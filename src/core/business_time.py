@@ -56,7 +56,9 @@ def parse_quiet_hours(text: str) -> tuple[time, time] | None:
             raise CalendarError(text)
         window = (parse_clock(start), parse_clock(end))
     except CalendarError:
-        raise CalendarError(f"quiet_hours {text!r}: expected HH:MM-HH:MM like 20:00-08:00") from None
+        raise CalendarError(
+            f"quiet_hours {text!r}: expected HH:MM-HH:MM like 20:00-08:00"
+        ) from None
     if window[0] == window[1]:
         raise CalendarError(f"quiet_hours {text!r}: start and end are the same time")
     return window
@@ -110,7 +112,7 @@ def holiday_dates(
 
 
 def local_at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The instant a local wall clock shows `at` on `day`; gaps move forward, folds take the first."""
+    """The instant a wall clock shows `at` on `day`; gaps move forward, folds take the first."""
     wall = datetime.combine(day, at, tzinfo=zone).replace(fold=0)
     if _exists(wall):
         return wall

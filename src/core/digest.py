@@ -8,7 +8,9 @@ from collections.abc import Sequence
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "(none)") -> str:
     if not rows:
         return empty
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
     lines = [_line(headers, widths), _line(["-" * w for w in widths], widths)]
     lines += [_line([str(cell) for cell in row], widths) for row in rows]
     return "\n".join(lines)

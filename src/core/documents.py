@@ -56,5 +56,6 @@ def load_toml(text: str, file: str) -> dict[str, Any]:
         match = _POSITION.search(message)
         line = int(match.group(1)) if match else None
         plain = _POSITION.sub("", message).strip().rstrip(".")
-        raise DocumentError(file, line, f"{plain} (text values need quotes, e.g. key = \"value\")")\
-            from None
+        raise DocumentError(
+            file, line, f'{plain} (text values need quotes, e.g. key = "value")'
+        ) from None

@@ -1,4 +1,4 @@
-"""The document expiry watcher's decisions: which alerts a tick sends, what an owner's answer changes.
+"""The document expiry watcher's decisions: what a tick sends, and what an owner's answer changes.
 
 Everything here is a pure function of the registry rows, the stored state, the rules and `now`.
 A *chain* is the life of one item at one expiry date (`{item_id}@{expires_on}`); renewing the item
@@ -20,6 +20,7 @@ from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import line_of
 from backoffice.core.sheet import (
+    RawRow,
     Table,
     is_email,
     is_slack_user,
@@ -86,72 +87,86 @@ def parse_rows(table: Table, *, dayfirst: bool, admin: str) -> tuple[list[Item],
     if problems:
         return [], problems
     items: list[Item] = []
-    seen: dict[str, int] = {}
+    first_line: dict[str, int] = {}
     for row in table.rows:
-        values = row.values
-
-        def problem(column: str, message: str, line: int = row.line) -> Problem:
-            return Problem(table.file, line, column, values.get(column, ""), message)
-
-        item_id = values.get("item_id", "")
-        if not item_id:
-            problems.append(problem("item_id", "missing item_id; this row is skipped"))
-            continue
-        if item_id in seen:
-            problems.append(
-                problem("item_id", f"duplicate item_id, first used on line {seen[item_id]}; "
-                        "this row is skipped")
-            )
-            continue
-        seen[item_id] = row.line
-        try:
-            expires_on = parse_date(values.get("expires_on", ""), dayfirst=dayfirst)
-        except ValueError as error:
-            problems.append(problem("expires_on", f"{error}; this row is skipped"))
-            continue
-        owner = values.get("owner", "")
-        if not owner:
-            problems.append(problem("owner", f"missing owner; alerts go to the admin ({admin})"))
-            owner = admin
-        elif not (is_email(owner) or is_slack_user(owner)):
-            problems.append(
-                problem("owner", "owner must be an email address or a Slack member id like "
-                        f"U012AB3CD; alerts go to the admin ({admin})")
-            )
-            owner = admin
-        numbers: dict[str, int | None] = {}
-        for column in ("notice_days", "first_alert_days"):
-            text = values.get(column, "")
-            try:
-                numbers[column] = parse_int(text) if text else None
-            except ValueError:
-                problems.append(problem(column, f"{column} must be a whole number of days; ignored"))
-                numbers[column] = None
-        escalate_to = values.get("escalate_to", "") or None
-        if escalate_to and not (is_email(escalate_to) or is_slack_user(escalate_to)):
-            problems.append(
-                problem("escalate_to", "escalate_to must be an email address or a Slack member id; "
-                        "the chain's escalation target is used")
-            )
-            escalate_to = None
-        items.append(
-            Item(
-                item_id=item_id,
-                name=values.get("name", "") or item_id,
-                expires_on=expires_on,
-                owner=owner,
-                line=row.line,
-                category=values.get("category", "") or "default",
-                notice_days=numbers["notice_days"] or 0,
-                first_alert_days=numbers["first_alert_days"],
-                escalate_to=escalate_to,
-                link=values.get("link", ""),
-                notes=values.get("notes", ""),
-            )
-        )
-        if not values.get("name", ""):
-            problems.append(problem("name", "missing name; the item_id is used instead"))
+        item, row_problems = _parse_row(row, table.file, dayfirst, admin, first_line)
+        problems += row_problems
+        if item is not None:
+            first_line[item.item_id] = row.line
+            items.append(item)
     return items, problems
+
+
+def _parse_row(
+    row: RawRow, file: str, dayfirst: bool, admin: str, first_line: Mapping[str, int]
+) -> tuple[Item | None, list[Problem]]:
+    values = row.values
+    problems: list[Problem] = []
+
+    def problem(column: str, message: str) -> None:
+        problems.append(Problem(file, row.line, column, values.get(column, ""), message))
+
+    item_id = values.get("item_id", "")
+    if not item_id:
+        problem("item_id", "missing item_id; this row is skipped")
+        return None, problems
+    if item_id in first_line:
+        problem(
+            "item_id",
+            f"duplicate item_id, first used on line {first_line[item_id]}; this row is skipped",
+        )
+        return None, problems
+    try:
+        expires_on = parse_date(values.get("expires_on", ""), dayfirst=dayfirst)
+    except ValueError as error:
+        problem("expires_on", f"{error}; this row is skipped")
+        return None, problems
+    owner = values.get("owner", "")
+    if not owner:
+        problem("owner", f"missing owner; alerts go to the admin ({admin})")
+        owner = admin
+    elif not _is_recipient(owner):
+        problem(
+            "owner",
+            "owner must be an email address or a Slack member id like "
+            f"U012AB3CD; alerts go to the admin ({admin})",
+        )
+        owner = admin
+    numbers: dict[str, int | None] = {}
+    for column in ("notice_days", "first_alert_days"):
+        try:
+            numbers[column] = parse_int(values[column]) if values.get(column) else None
+        except ValueError:
+            problem(column, f"{column} must be a whole number of days; ignored")
+            numbers[column] = None
+    escalate_to = values.get("escalate_to", "") or None
+    if escalate_to and not _is_recipient(escalate_to):
+        problem(
+            "escalate_to",
+            "escalate_to must be an email address or a Slack member id; "
+            "the chain's escalation target is used",
+        )
+        escalate_to = None
+    if not values.get("name"):
+        problem("name", "missing name; the item_id is used instead")
+    item = Item(
+        item_id=item_id,
+        name=values.get("name") or item_id,
+        expires_on=expires_on,
+        owner=owner,
+        line=row.line,
+        category=values.get("category") or "default",
+        notice_days=numbers["notice_days"] or 0,
+        first_alert_days=numbers["first_alert_days"],
+        escalate_to=escalate_to,
+        link=values.get("link", ""),
+        notes=values.get("notes", ""),
+    )
+    return item, problems
+
+
+def _is_recipient(value: str) -> bool:
+    return is_email(value) or is_slack_user(value)
 
 
 # --- the rules doc -----------------------------------------------------------------------------
@@ -185,8 +200,11 @@ def load_rules(text: str, file: str = RULES_FILE) -> Rules:
         raise DocumentError(file, None, "expected a [chains.default] section")
     unknown_top = sorted(set(doc) - {"chains"})
     if unknown_top:
-        raise DocumentError(file, line_of(text, unknown_top[0]) or _section_line(text, unknown_top[0]),
-                            f"unknown section {unknown_top[0]!r}; expected [chains.<name>]")
+        raise DocumentError(
+            file,
+            line_of(text, unknown_top[0]) or _section_line(text, unknown_top[0]),
+            f"unknown section {unknown_top[0]!r}; expected [chains.<name>]",
+        )
     defaults: dict[str, Any] = {"max_reminders": 6}
     parsed: dict[str, ChainRules] = {}
     for name in ["default", *sorted(set(chains) - {"default"})]:
@@ -197,24 +215,38 @@ def load_rules(text: str, file: str = RULES_FILE) -> Rules:
         for key, value in values.items():
             line = line_of(text, key) if name == "default" else _key_line(text, name, key)
             if key not in _CHAIN_KEYS:
-                raise DocumentError(file, line, f"unknown key {key!r} in {where}; expected one of "
-                                    f"{', '.join(_CHAIN_KEYS)}")
-            if key in _CHAIN_NUMBERS and (isinstance(value, bool) or not isinstance(value, int)
-                                          or value < 0):
-                raise DocumentError(file, line, f"{key} in {where} must be a whole number >= 0, "
-                                    f"got {value!r}")
-            if key == "escalate_to" and not (isinstance(value, str)
-                                             and (is_email(value) or is_slack_user(value))):
-                raise DocumentError(file, line, f"escalate_to in {where} must be an email address "
-                                    f"or a Slack member id, got {value!r}")
+                raise DocumentError(
+                    file,
+                    line,
+                    f"unknown key {key!r} in {where}; expected one of {', '.join(_CHAIN_KEYS)}",
+                )
+            if key in _CHAIN_NUMBERS and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise DocumentError(
+                    file, line, f"{key} in {where} must be a whole number >= 0, got {value!r}"
+                )
+            if key == "escalate_to" and not (isinstance(value, str) and _is_recipient(value)):
+                raise DocumentError(
+                    file,
+                    line,
+                    f"escalate_to in {where} must be an email address "
+                    f"or a Slack member id, got {value!r}",
+                )
         merged = {**defaults, **values}
         missing = [key for key in _CHAIN_KEYS if key not in merged]
         if missing:
-            raise DocumentError(file, _section_line(text, f"chains.{name}"),
-                                f"{where} is missing {', '.join(missing)}")
+            raise DocumentError(
+                file,
+                _section_line(text, f"chains.{name}"),
+                f"{where} is missing {', '.join(missing)}",
+            )
         if merged["reminder_every_days"] < 1:
-            raise DocumentError(file, _key_line(text, name, "reminder_every_days"),
-                                f"reminder_every_days in {where} must be at least 1")
+            raise DocumentError(
+                file,
+                _key_line(text, name, "reminder_every_days"),
+                f"reminder_every_days in {where} must be at least 1",
+            )
         parsed[name] = ChainRules(**{key: merged[key] for key in _CHAIN_KEYS})
         if name == "default":
             defaults = dict(merged)
@@ -278,8 +310,9 @@ def load_voice(text: str, file: str = VOICE_FILE) -> Voice:
         for key in ("subject", "body"):
             value = values.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise DocumentError(file, _section_line(text, section),
-                                    f"[{section}] needs a {key} in quotes")
+                raise DocumentError(
+                    file, _section_line(text, section), f"[{section}] needs a {key} in quotes"
+                )
             errors = check(value, MESSAGE_FIELDS)
             if errors:
                 line = _voice_line(text, section, key)
@@ -330,9 +363,7 @@ class State:
     archived: frozenset[str]
 
     @classmethod
-    def of(
-        cls, pings: Iterable[Ping], acks: Iterable[Ack], archived: Iterable[str] = ()
-    ) -> State:
+    def of(cls, pings: Iterable[Ping], acks: Iterable[Ack], archived: Iterable[str] = ()) -> State:
         by_chain: dict[str, list[Ping]] = defaultdict(list)
         for ping in pings:
             by_chain[ping.chain_id].append(ping)
@@ -341,8 +372,10 @@ class State:
             acks_by_chain[ack.chain_id].append(ack)
         return cls(
             pings={chain: tuple(group) for chain, group in by_chain.items()},
-            acks={chain: tuple(sorted(group, key=lambda a: a.on)) for chain, group in
-                  acks_by_chain.items()},
+            acks={
+                chain: tuple(sorted(group, key=lambda a: a.on))
+                for chain, group in acks_by_chain.items()
+            },
             archived=frozenset(archived),
         )
 
@@ -453,8 +486,9 @@ def item_moves(item: Item, status: ChainStatus, chain: ChainRules, today: date) 
     """At most one owner move and one escalation for one item's current chain on `today`."""
     days = (item.act_by - today).days
     moves: list[Move] = []
-    first_alert_days = chain.first_alert_days if item.first_alert_days is None else \
-        item.first_alert_days
+    first_alert_days = (
+        chain.first_alert_days if item.first_alert_days is None else item.first_alert_days
+    )
     if owner_may_hear(status, today):
         owner_move = _owner_move(status, chain, first_alert_days, days, today)
         if owner_move is not None:
@@ -541,11 +575,15 @@ def when_phrase(days: int) -> str:
 
 def _archived_problem(item: Item, status: ChainStatus) -> Problem:
     if status.renewed_to:
-        message = (f"this date was already renewed to {status.renewed_to.isoformat()}; "
-                   "no alerts are sent for it until the sheet shows the new date")
+        message = (
+            f"this date was already renewed to {status.renewed_to.isoformat()}; "
+            "no alerts are sent for it until the sheet shows the new date"
+        )
     else:
-        message = ("alerts for this date already ran and were archived when the date changed; "
-                   "enter the real expiry date to start alerts again")
+        message = (
+            "alerts for this date already ran and were archived when the date changed; "
+            "enter the real expiry date to start alerts again"
+        )
     return Problem(SHEET_FILE, item.line, "expires_on", item.expires_on.isoformat(), message)
 
 
@@ -618,7 +656,8 @@ def apply_action(state: State, item: Item | None, action: Action, now: datetime)
     status = chain_status(state, action.chain_id)
     if action.chain_id != item.chain_id or status.archived:
         return reject(
-            action, now,
+            action,
+            now,
             f"{item.name} has moved on since this message: it now expires on "
             f"{item.expires_on.isoformat()}. Nothing was changed.",
         )
@@ -627,14 +666,15 @@ def apply_action(state: State, item: Item | None, action: Action, now: datetime)
         case "renew":
             new = action.new_expires_on
             if new is None or new <= item.expires_on:
-                return reject(action, now, f"The new expiry date must be after "
-                              f"{item.expires_on.isoformat()}.")
+                return reject(
+                    action, now, f"The new expiry date must be after {item.expires_on.isoformat()}."
+                )
             ack = Ack(item.item_id, item.chain_id, "renew", today, new_expiry=new)
             after = {**before, "expires_on": new.isoformat(), "renewed": True}
             return Transition(
                 accepted=True,
                 message=f"{item.name} is renewed to {new.isoformat()}. Reminders for the old date "
-                        "have stopped.",
+                "have stopped.",
                 audit=_audit(action, now, before, after, "accepted"),
                 ack=ack,
                 sheet_write=SheetWrite(item.item_id, "expires_on", new.isoformat()),
@@ -643,8 +683,12 @@ def apply_action(state: State, item: Item | None, action: Action, now: datetime)
         case "snooze":
             until = action.snooze_until
             if until is None or not today < until <= item.act_by:
-                return reject(action, now, f"Snooze until a date after {today.isoformat()} and no "
-                              f"later than the act-by date {item.act_by.isoformat()}.")
+                return reject(
+                    action,
+                    now,
+                    f"Snooze until a date after {today.isoformat()} and no "
+                    f"later than the act-by date {item.act_by.isoformat()}.",
+                )
             ack = Ack(item.item_id, item.chain_id, "snooze", today, snooze_until=until)
             after = {**before, "snoozed_until": until.isoformat()}
             return Transition(
@@ -659,7 +703,7 @@ def apply_action(state: State, item: Item | None, action: Action, now: datetime)
             return Transition(
                 accepted=True,
                 message=f"Thanks: no more reminders for {item.name}. If it is still not renewed "
-                        "close to the date, the escalation contact will hear about it.",
+                "close to the date, the escalation contact will hear about it.",
                 audit=_audit(action, now, before, after, "accepted"),
                 ack=ack,
             )
@@ -708,7 +752,7 @@ def compose_digest(
     today: date,
     window_days: int,
 ) -> Composed:
-    """Sent last week, due in the next `window_days`, what could not be delivered, sheet problems."""
+    """Sent last week, due within `window_days`, what could not be delivered, sheet problems."""
     week_ago = today - timedelta(days=7)
     names = {item.item_id: item.name for item in items}
     pings = [ping for chain in state.pings.values() for ping in chain]
@@ -718,27 +762,51 @@ def compose_digest(
     )
     failed = [p for p in pings if p.status == "failed"]
     horizon = today + timedelta(days=window_days)
-    due = sorted((item for item in items if item.act_by <= horizon
-                  and not chain_status(state, item.chain_id).archived),
-                 key=lambda item: (item.act_by, item.item_id))
+    due = sorted(
+        (
+            item
+            for item in items
+            if item.act_by <= horizon and not chain_status(state, item.chain_id).archived
+        ),
+        key=lambda item: (item.act_by, item.item_id),
+    )
     sections = [
         f"Sent in the last 7 days ({len(sent)}):",
-        text_table(("date", "item", "message"),
-                   [(str(p.sent_on), names.get(p.item_id, p.item_id), p.move.replace("_", " "))
-                    for p in sent]),
+        text_table(
+            ("date", "item", "message"),
+            [
+                (str(p.sent_on), names.get(p.item_id, p.item_id), p.move.replace("_", " "))
+                for p in sent
+            ],
+        ),
         "",
         f"To act on by {horizon.isoformat()} ({len(due)}):",
-        text_table(("act by", "item", "owner", "status"),
-                   [(item.act_by.isoformat(), item.name, item.owner,
-                     _digest_status(chain_status(state, item.chain_id), item, today))
-                    for item in due]),
+        text_table(
+            ("act by", "item", "owner", "status"),
+            [
+                (
+                    item.act_by.isoformat(),
+                    item.name,
+                    item.owner,
+                    _digest_status(chain_status(state, item.chain_id), item, today),
+                )
+                for item in due
+            ],
+        ),
     ]
     if failed:
-        sections += ["", f"Could not be delivered ({len(failed)}):",
-                     text_table(("item", "message"),
-                                [(names.get(p.item_id, p.item_id), p.move) for p in failed])]
-    sections += ["", f"Problems in the sheet ({len(problems)}):",
-                 "\n".join(f"- {problem}" for problem in problems) or "(none)"]
+        sections += [
+            "",
+            f"Could not be delivered ({len(failed)}):",
+            text_table(
+                ("item", "message"), [(names.get(p.item_id, p.item_id), p.move) for p in failed]
+            ),
+        ]
+    sections += [
+        "",
+        f"Problems in the sheet ({len(problems)}):",
+        "\n".join(f"- {problem}" for problem in problems) or "(none)",
+    ]
     return Composed(
         subject=f"Expiry watcher: week of {today.isoformat()}",
         text="\n".join(sections),

@@ -10,7 +10,7 @@ SCHEDULE_NAME_MAX = 64
 
 
 def move_key(system_prefix: str, subject: str, *position: str | int) -> str:
-    """e.g. move_key("ew", "LIC-1", "2026-12-01", "reminder", 2) == "ew:LIC-1:2026-12-01:reminder:2"."""
+    """move_key("ew", "LIC-1", "2026-12-01", "reminder", 2) == "ew:LIC-1:2026-12-01:reminder:2"."""
     return ":".join([system_prefix, subject, *(str(part) for part in position)])
 
 

@@ -1,4 +1,4 @@
-"""The system's settings file (`backoffice.toml` locally; Parameter Store in AWS), parsed and checked."""
+"""The settings file (`backoffice.toml` locally; Parameter Store in AWS), parsed and checked."""
 
 from __future__ import annotations
 
@@ -97,13 +97,17 @@ def load_settings(text: str, file: str = SETTINGS_FILE) -> Settings:
 
     unknown = sorted(set(doc) - KNOWN_KEYS)
     if unknown:
-        raise fail(unknown[0], f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
+        raise fail(
+            unknown[0], f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(KNOWN_KEYS))}"
+        )
     system = _text(doc, "system", fail)
     if system not in SYSTEMS:
         raise fail("system", f"system {system!r} is not one of {', '.join(SYSTEMS)}")
     timezone = _text(doc, "timezone", fail)
     if not _zone_exists(timezone):
-        raise fail("timezone", f"unknown timezone {timezone!r}; expected a name like America/New_York")
+        raise fail(
+            "timezone", f"unknown timezone {timezone!r}; expected a name like America/New_York"
+        )
     admin = _text(doc, "admin", fail)
     if not (is_email(admin) or is_slack_user(admin)):
         raise fail("admin", f"admin {admin!r} is not an email address or a Slack member id")
@@ -186,10 +190,15 @@ def _count(doc: Mapping[str, Any], key: str, fail: Any, default: int) -> int:
 
 def _holidays(value: Any, fail: Any) -> HolidaySpec:
     if not isinstance(value, Mapping):
-        raise fail("holidays", 'holidays must be a table like { country = "US", subdivision = "NY" }')
+        raise fail(
+            "holidays", 'holidays must be a table like { country = "US", subdivision = "NY" }'
+        )
     unknown = set(value) - {"country", "subdivision", "extra"}
     if unknown:
-        raise fail("holidays", f"unknown holidays key {sorted(unknown)[0]!r}; known: country, subdivision, extra")
+        raise fail(
+            "holidays",
+            f"unknown holidays key {sorted(unknown)[0]!r}; known: country, subdivision, extra",
+        )
     extra = value.get("extra", [])
     if not isinstance(extra, list):
         raise fail("holidays", "holidays.extra must be a list of dates")
@@ -198,7 +207,9 @@ def _holidays(value: Any, fail: Any) -> HolidaySpec:
         try:
             dates.append(entry if isinstance(entry, date) else date.fromisoformat(str(entry)))
         except ValueError:
-            raise fail("holidays", f"holidays.extra: {entry!r} is not a date like 2026-12-24") from None
+            raise fail(
+                "holidays", f"holidays.extra: {entry!r} is not a date like 2026-12-24"
+            ) from None
     country = value.get("country")
     subdivision = value.get("subdivision")
     return HolidaySpec(

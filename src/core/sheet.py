@@ -51,12 +51,22 @@ def read_csv(text: str, file: str) -> tuple[Table, list[Problem]]:
             header = tuple(normalise_header(cell) for cell in cells)
             problems += _header_problems(file, start, cells, header)
             continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            problems.append(Problem(file, start, None, ",".join(cells[len(header):]),
-                                    f"{len(cells)} cells but the header has {len(header)}; "
-                                    "the extra cells are ignored"))
-        values = {name: (cells[i].strip() if i < len(cells) else "")
-                  for i, name in enumerate(header) if name}
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            problems.append(
+                Problem(
+                    file,
+                    start,
+                    None,
+                    ",".join(cells[len(header) :]),
+                    f"{len(cells)} cells but the header has {len(header)}; "
+                    "the extra cells are ignored",
+                )
+            )
+        values = {
+            name: (cells[i].strip() if i < len(cells) else "")
+            for i, name in enumerate(header)
+            if name
+        }
         rows.append(RawRow(start, values))
     return Table(file, header, tuple(rows)), problems
 
@@ -70,8 +80,9 @@ def _header_problems(
         if not name:
             problems.append(Problem(file, line, None, raw, "a column has no name; it is ignored"))
         elif name in seen:
-            problems.append(Problem(file, line, name, raw, "this column name appears twice; "
-                                    "the last one wins"))
+            problems.append(
+                Problem(file, line, name, raw, "this column name appears twice; the last one wins")
+            )
         seen.add(name)
     return problems
 

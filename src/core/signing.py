@@ -26,14 +26,15 @@ def slack_signature_valid(
         return False
     base = b"v0:" + timestamp.encode("ascii", errors="replace") + b":" + body
     expected = hmac.new(signing_secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode("ascii"), signature[3:].lower().encode("ascii",
-                                                                                      "replace"))
+    return hmac.compare_digest(
+        expected.encode("ascii"), signature[3:].lower().encode("ascii", "replace")
+    )
 
 
 def hub_signature_valid(app_secret: str, body: bytes, header: str) -> bool:
     if not isinstance(header, str) or not header.startswith("sha256="):
         return False
-    given = header[len("sha256="):].lower()
+    given = header[len("sha256=") :].lower()
     if len(given) != 64 or any(c not in "0123456789abcdef" for c in given):
         return False
     expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()

@@ -43,7 +43,9 @@ def _scan(template: str) -> list[tuple[str, str]]:
             parts.append(("field", name))
             index = end + 1
         elif char == "}":
-            raise TemplateError(f"a '}}' at position {index} has no opening '{{' (write }}}} for a brace)")
+            raise TemplateError(
+                f"a '}}' at position {index} has no opening '{{' (write }}}} for a brace)"
+            )
         else:
             text.append(char)
             index += 1

@@ -29,12 +29,24 @@ def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> di
         form = ""
         if view.form is not None:
             f = view.form
-            form = pages.confirm_form(service.LINK_PATH, f.token, f.button, f.date_label,
-                                      f.date_default, f.date_min, f.date_max)
+            form = pages.confirm_form(
+                service.LINK_PATH,
+                f.token,
+                f.button,
+                f.date_label,
+                f.date_default,
+                f.date_min,
+                f.date_max,
+            )
         return web.html_response(view.status, pages.page(view.title, view.message, form))
     if request.method == "POST":
         form_values = request.form()
-        result = service.act_on_link(ports, settings, form_values.get("t", ""),
-                                     form_values.get("date", ""), request.request_id)
+        result = service.act_on_link(
+            ports,
+            settings,
+            form_values.get("t", ""),
+            form_values.get("date", ""),
+            request.request_id,
+        )
         return web.html_response(result.status, pages.page(result.title, result.message))
     return web.text_response(405, "Use GET to open a link and POST to confirm it.")

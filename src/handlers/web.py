@@ -1,4 +1,4 @@
-"""Lambda Function URL requests and responses (payload format 2.0), also used by `backoffice serve`."""
+"""Lambda Function URL requests and responses (payload 2.0), shared with `backoffice serve`."""
 
 from __future__ import annotations
 
@@ -72,5 +72,8 @@ def html_response(status: int, page: str) -> dict[str, Any]:
 
 
 def text_response(status: int, text: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"content-type": "text/plain; charset=utf-8"},
-            "body": text}
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "text/plain; charset=utf-8"},
+        "body": text,
+    }

@@ -84,7 +84,13 @@ CONFIRM_ATTEMPTS = 3
 def confirm(tables: Tables, claimed: Claimed, provider_id: str, extra: Mapping[str, Any]) -> None:
     """Record the send. The message is already out, so a store hiccup here is retried at once:
     an unconfirmed claim would be retaken after its lease and sent a second time."""
-    row = {**claimed.row, **extra, "status": "sent", "provider_id": provider_id, "lease_until": None}
+    row = {
+        **claimed.row,
+        **extra,
+        "status": "sent",
+        "provider_id": provider_id,
+        "lease_until": None,
+    }
     for attempt in range(1, CONFIRM_ATTEMPTS + 1):
         try:
             tables.put(claimed.table, row)
@@ -148,7 +154,7 @@ def send_once(
         return Outcome("duplicate")
     try:
         provider_id = send()
-    except Exception as error:  # noqa: BLE001 - any provider failure is recorded, then surfaced
+    except Exception as error:
         return Outcome("failed", failure=record_failure(tables, claimed, error, now))
     confirm(tables, claimed, provider_id, extra)
     return Outcome("sent", provider_id=provider_id)

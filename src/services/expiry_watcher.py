@@ -20,7 +20,7 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read, verify
-from backoffice.ports import Absent, ConditionFailed, TableSchema, Tables
+from backoffice.ports import Absent, ConditionFailed, Tables, TableSchema
 from backoffice.services.delivery import Slot, send_once, stamp
 from backoffice.services.runtime import Ports, calendar_for, deliver_text, local_now
 
@@ -83,8 +83,9 @@ def load_state(tables: Tables) -> ew.State:
 
 
 def load_item_state(tables: Tables, item_id: str) -> ew.State:
-    return _state(tables.query(PINGS, item_id), tables.query(ACKS, item_id),
-                  tables.query(ARCHIVE, item_id))
+    return _state(
+        tables.query(PINGS, item_id), tables.query(ACKS, item_id), tables.query(ARCHIVE, item_id)
+    )
 
 
 def _state(
@@ -183,8 +184,9 @@ def tick(ports: Ports, settings: Settings) -> TickResult:
         ports.bus.emit(f"ew.{move.move}", move.as_json())
     problems = (*docs.problems, *plan.problems)
     digest = maybe_send_digest(ports, settings, docs, state, problems, now)
-    return TickResult(now=now, moves=plan.moves, problems=problems, archived=plan.archive,
-                      digest=digest)
+    return TickResult(
+        now=now, moves=plan.moves, problems=problems, archived=plan.archive, digest=digest
+    )
 
 
 def archive_chains(tables: Tables, chains: tuple[str, ...] | list[str]) -> None:
@@ -194,9 +196,9 @@ def archive_chains(tables: Tables, chains: tuple[str, ...] | list[str]) -> None:
         rows = [row for row in tables.query(PINGS, item_id) if row["chain_id"] == chain]
         if not rows:
             continue
-        tables.put_many(ARCHIVE, [
-            {**row, "archive_index": f"{chain}#{row['chain_index']}"} for row in rows
-        ])
+        tables.put_many(
+            ARCHIVE, [{**row, "archive_index": f"{chain}#{row['chain_index']}"} for row in rows]
+        )
         tables.delete_many(PINGS, [(item_id, row["chain_index"]) for row in rows])
 
 
@@ -210,8 +212,17 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
     channel = channel_of(move.to)
 
     def delivery(status: str, **extra: Any) -> Delivery:
-        return Delivery(status=status, key=move.key, move=move.move, subject=move.item_id,
-                        to=(move.to,), channel=channel, at=now, line=move.line, **extra)
+        return Delivery(
+            status=status,
+            key=move.key,
+            move=move.move,
+            subject=move.item_id,
+            to=(move.to,),
+            channel=channel,
+            at=now,
+            line=move.line,
+            **extra,
+        )
 
     state = load_item_state(ports.tables, move.item_id)
     if not ew.still_due(move, state, now.date()):
@@ -235,8 +246,11 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
     failure = outcome.failure
     if failure.retry_at is not None:
         retry_at = next_allowed(failure.retry_at, calendar_for(settings, failure.retry_at))
-        ports.scheduler.book(schedule_name(f"{move.key}:retry:{failure.attempts}"), retry_at,
-                             {"move": move.as_json()})
+        ports.scheduler.book(
+            schedule_name(f"{move.key}:retry:{failure.attempts}"),
+            retry_at,
+            {"move": move.as_json()},
+        )
         return delivery("retry", until=retry_at, error=failure.error)
     tell_admin_of_failure(ports, settings, move, failure.attempts, failure.error)
     return delivery("failed", error=failure.error)
@@ -246,7 +260,9 @@ def channel_of(recipient: str) -> str:
     return "slack" if is_slack_user(recipient) else "email"
 
 
-def action_links(settings: Settings, move: ew.Move, now: datetime) -> tuple[tuple[str, str, str], ...]:
+def action_links(
+    settings: Settings, move: ew.Move, now: datetime
+) -> tuple[tuple[str, str, str], ...]:
     """(action, label, url) for each answer, each link signed and single-use."""
     secret = settings.secret(LINK_SECRET)
     expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
@@ -298,19 +314,39 @@ def maybe_send_digest(
     anchor = today - timedelta(days=(today.weekday() - settings.digest_day) % 7)
     key = move_key(ew.PREFIX, "digest", anchor.isoformat())
     composed = ew.compose_digest(docs.items, state, problems, today, window_days=30)
-    slot = Slot(PINGS, DIGEST_ID, key, {"item_id": DIGEST_ID, "chain_index": key, "key": key,
-                                          "chain_id": DIGEST_ID, "move": "digest", "number": 0,
-                                          "recipient": settings.admin})
+    slot = Slot(
+        PINGS,
+        DIGEST_ID,
+        key,
+        {
+            "item_id": DIGEST_ID,
+            "chain_index": key,
+            "key": key,
+            "chain_id": DIGEST_ID,
+            "move": "digest",
+            "number": 0,
+            "recipient": settings.admin,
+        },
+    )
     outcome = send_once(
-        ports.tables, slot, now,
+        ports.tables,
+        slot,
+        now,
         lambda: deliver_text(ports, settings.admin, composed.subject, composed.text, (), key),
         {"ping_date": today.isoformat(), "dispatched_via": channel_of(settings.admin)},
     )
     if outcome.status == "duplicate":
         return None
-    return Delivery(status=outcome.status, key=key, move="digest", subject="digest",
-                    to=(settings.admin,), channel=channel_of(settings.admin), at=now,
-                    error=outcome.failure.error if outcome.failure else "")
+    return Delivery(
+        status=outcome.status,
+        key=key,
+        move="digest",
+        subject="digest",
+        to=(settings.admin,),
+        channel=channel_of(settings.admin),
+        at=now,
+        error=outcome.failure.error if outcome.failure else "",
+    )
 
 
 # --- owner actions through links ---------------------------------------------------------------
@@ -345,29 +381,58 @@ def open_link(ports: Ports, settings: Settings, token: str) -> LinkPage:
     except TokenError as error:
         return _token_problem(error)
     if ports.tables.get(NONCES, claim.nonce, "link") is not None:
-        return LinkPage(409, "Link already used", "This link has already been used. "
-                        "Nothing else was changed.")
+        return LinkPage(
+            409, "Link already used", "This link has already been used. Nothing else was changed."
+        )
     item = _current_item(ports, settings, claim.subject)
     if item is None or item.chain_id != claim.chain:
-        return LinkPage(410, "Out of date", "This message is about a date that has since "
-                        "changed, so the link no longer applies. Nothing was changed.")
+        return LinkPage(
+            410,
+            "Out of date",
+            "This message is about a date that has since "
+            "changed, so the link no longer applies. Nothing was changed.",
+        )
     today = now.date()
     title = f"{LABELS[claim.action]}: {item.name}"
     if claim.action == "renew":
-        return LinkPage(200, title, f"{item.name} currently expires on "
-                        f"{item.expires_on.isoformat()}. Enter the new expiry date.",
-                        LinkForm(token, "renew", "Renew", "New expiry date",
-                                 date_min=item.expires_on + timedelta(days=1)))
+        return LinkPage(
+            200,
+            title,
+            f"{item.name} currently expires on "
+            f"{item.expires_on.isoformat()}. Enter the new expiry date.",
+            LinkForm(
+                token,
+                "renew",
+                "Renew",
+                "New expiry date",
+                date_min=item.expires_on + timedelta(days=1),
+            ),
+        )
     if claim.action == "snooze":
         default = min(today + timedelta(days=7), item.act_by)
-        return LinkPage(200, title, f"Pause reminders for {item.name} until a date no later "
-                        f"than {item.act_by.isoformat()}, when it must be acted on.",
-                        LinkForm(token, "snooze", "Snooze", "Remind me again on",
-                                 date_default=default, date_min=today + timedelta(days=1),
-                                 date_max=item.act_by))
-    return LinkPage(200, title, f"Confirm that you have seen the alert for {item.name} and are "
-                    "handling it. Reminders stop; the escalation contact is still told if it "
-                    "is not renewed close to the date.", LinkForm(token, "ack_only", "Confirm"))
+        return LinkPage(
+            200,
+            title,
+            f"Pause reminders for {item.name} until a date no later "
+            f"than {item.act_by.isoformat()}, when it must be acted on.",
+            LinkForm(
+                token,
+                "snooze",
+                "Snooze",
+                "Remind me again on",
+                date_default=default,
+                date_min=today + timedelta(days=1),
+                date_max=item.act_by,
+            ),
+        )
+    return LinkPage(
+        200,
+        title,
+        f"Confirm that you have seen the alert for {item.name} and are "
+        "handling it. Reminders stop; the escalation contact is still told if it "
+        "is not renewed close to the date.",
+        LinkForm(token, "ack_only", "Confirm"),
+    )
 
 
 @frozen
@@ -390,11 +455,21 @@ def act_on_link(
         return _refuse_token(ports, secret, token, error, now, request_id)
     action = _action(claim, chosen_date, request_id)
     try:
-        ports.tables.put(NONCES, {"nonce": claim.nonce, "kind": "link", "spent_at": stamp(now),
-                                  "item_id": claim.subject, "action": claim.action}, Absent())
+        ports.tables.put(
+            NONCES,
+            {
+                "nonce": claim.nonce,
+                "kind": "link",
+                "spent_at": stamp(now),
+                "item_id": claim.subject,
+                "action": claim.action,
+            },
+            Absent(),
+        )
     except ConditionFailed:
-        refused = ew.reject(action, now, "This link has already been used. Nothing else was "
-                            "changed.")
+        refused = ew.reject(
+            action, now, "This link has already been used. Nothing else was changed."
+        )
         write_audit(ports.tables, refused.audit)
         return ActionResult(409, "Link already used", refused.message, False)
     try:
@@ -438,15 +513,18 @@ def ack_row(ack: ew.Ack, action: ew.Action, now: datetime, item: ew.Item | None)
 
 
 def write_audit(tables: Tables, entry: ew.AuditEntry) -> None:
-    tables.put(AUDIT, {
-        "item_id": entry.item_id,
-        "ts": entry.ts,
-        "action": entry.action,
-        "by_user": entry.by_user,
-        "before": dict(entry.before),
-        "after": dict(entry.after),
-        "outcome": entry.outcome,
-    })
+    tables.put(
+        AUDIT,
+        {
+            "item_id": entry.item_id,
+            "ts": entry.ts,
+            "action": entry.action,
+            "by_user": entry.by_user,
+            "before": dict(entry.before),
+            "after": dict(entry.after),
+            "outcome": entry.outcome,
+        },
+    )
 
 
 def _current_item(ports: Ports, settings: Settings, item_id: str) -> ew.Item | None:
@@ -473,10 +551,14 @@ def _action(claim: LinkClaim, chosen_date: str, request_id: str) -> ew.Action:
 
 def _token_problem(error: TokenError) -> LinkPage:
     if error.reason == "expired":
-        return LinkPage(410, "Link expired", "This link has expired. The next reminder will "
-                        "carry a fresh one. Nothing was changed.")
-    return LinkPage(400, "Link not valid", "This link is damaged or was not issued by us. "
-                    "Nothing was changed.")
+        return LinkPage(
+            410,
+            "Link expired",
+            "This link has expired. The next reminder will carry a fresh one. Nothing was changed.",
+        )
+    return LinkPage(
+        400, "Link not valid", "This link is damaged or was not issued by us. Nothing was changed."
+    )
 
 
 def _refuse_token(
@@ -497,4 +579,3 @@ def _refuse_token(
     page = _token_problem(error)
     write_audit(ports.tables, ew.reject(action, now, page.message).audit)
     return ActionResult(page.status, page.title, page.message, False)
-

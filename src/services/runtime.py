@@ -12,8 +12,19 @@ from attrs import frozen
 from backoffice.core.business_time import Calendar, holiday_dates
 from backoffice.core.settings import HolidaySpec, Settings
 from backoffice.core.sheet import is_slack_user
-from backoffice.ports import Blobs, Bus, Button, Chat, ChatMessage, Clock, Email, Mailer, Scheduler
-from backoffice.ports import Sheet, Tables
+from backoffice.ports import (
+    Blobs,
+    Bus,
+    Button,
+    Chat,
+    ChatMessage,
+    Clock,
+    Email,
+    Mailer,
+    Scheduler,
+    Sheet,
+    Tables,
+)
 
 
 @frozen
@@ -78,11 +89,13 @@ def deliver_text(
             Button(action=action, label=label, url=url, value=url.rsplit("t=", 1)[-1])
             for action, label, url in links
         )
-        return ports.chat.post(ChatMessage(to=to, text=f"*{subject}*\n{text}", buttons=buttons,
-                                           idempotency_key=key))
+        return ports.chat.post(
+            ChatMessage(to=to, text=f"*{subject}*\n{text}", buttons=buttons, idempotency_key=key)
+        )
     return ports.mailer.send(
-        Email(to=(to,), subject=subject, text=_email_text(text, links), html=None,
-              idempotency_key=key)
+        Email(
+            to=(to,), subject=subject, text=_email_text(text, links), html=None, idempotency_key=key
+        )
     )
 
 
@@ -92,4 +105,3 @@ def _email_text(text: str, links: Sequence[tuple[str, str, str]]) -> str:
     lines = [text, "", "Answer with one click (you will be asked to confirm):"]
     lines += [f"  {label}: {url}" for _, label, url in links]
     return "\n".join(lines) + "\n"
-

@@ -55,7 +55,11 @@ def test_init_writes_a_workspace_and_refuses_to_overwrite_it(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert sorted(p.name for p in workspace.iterdir()) == [
-        "backoffice.toml", "registry.csv", "rules.toml", "voice.toml"]
+        "backoffice.toml",
+        "registry.csv",
+        "rules.toml",
+        "voice.toml",
+    ]
     assert "{link_secret}" not in (workspace / "backoffice.toml").read_text()
     code, _, err = run(capsys, "init", "expiry-watcher", str(workspace))
     assert code == 1 and "already exists" in err
@@ -91,7 +95,9 @@ def test_check_names_the_line_of_a_broken_rules_doc(
     assert code == 1 and re.search(r"rules\.toml:\d+", out)
 
 
-def test_missing_workspace_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_workspace_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "tick", "--workspace", str(tmp_path / "nowhere"))
     assert code == 1 and "backoffice init" in err
 
@@ -100,8 +106,9 @@ def test_tick_json_follows_the_contract_and_fills_the_outbox(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     now = next_weekday_morning(1)
-    code, out, _ = run(capsys, "tick", "--workspace", str(workspace), "--now", now.isoformat(),
-                       "--json")
+    code, out, _ = run(
+        capsys, "tick", "--workspace", str(workspace), "--now", now.isoformat(), "--json"
+    )
     assert code == 0
     result = json.loads(out)
     assert set(result) == {"system", "timezone", "sends", "deferred", "problems"}
@@ -114,17 +121,25 @@ def test_tick_json_follows_the_contract_and_fills_the_outbox(
         assert datetime.fromisoformat(send["at"]).utcoffset() is not None
     assert [s["at"] for s in result["sends"]] == sorted(s["at"] for s in result["sends"])
     [problem] = result["problems"]
-    assert problem == {"file": "registry.csv", "line": 7, "column": "expires_on",
-                       "value": "not a date", "message": problem["message"]}
+    assert problem == {
+        "file": "registry.csv",
+        "line": 7,
+        "column": "expires_on",
+        "value": "not a date",
+        "message": problem["message"],
+    }
     outbox = sorted((workspace / "outbox").iterdir())
     emails = [p for p in outbox if p.suffix == ".eml"]
     slack = [p for p in outbox if p.name.endswith(".json")]
     assert len(emails) + len(slack) == len(result["sends"]) and slack
     message = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
-    assert message["From"] == "watcher@example.com" and "/ew/ack?t=" in message.get_body(
-        ("plain",)).get_content()
-    again = json.loads(run(capsys, "tick", "--workspace", str(workspace), "--now",
-                           now.isoformat(), "--json")[1])
+    assert (
+        message["From"] == "watcher@example.com"
+        and "/ew/ack?t=" in message.get_body(("plain",)).get_content()
+    )
+    again = json.loads(
+        run(capsys, "tick", "--workspace", str(workspace), "--now", now.isoformat(), "--json")[1]
+    )
     assert again["sends"] == []
 
 
@@ -132,14 +147,18 @@ def test_a_weekend_tick_defers_and_a_later_tick_delivers(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     saturday = next_weekday_morning(5)
-    result = json.loads(run(capsys, "tick", "--workspace", str(workspace), "--now",
-                            saturday.isoformat(), "--json")[1])
+    result = json.loads(
+        run(capsys, "tick", "--workspace", str(workspace), "--now", saturday.isoformat(), "--json")[
+            1
+        ]
+    )
     assert result["sends"] == [] and result["deferred"]
     untils = {datetime.fromisoformat(d["until"]) for d in result["deferred"]}
     assert all(u.weekday() == 0 and u.hour == 8 for u in untils)
     monday = min(untils)
-    later = json.loads(run(capsys, "tick", "--workspace", str(workspace), "--now",
-                           monday.isoformat(), "--json")[1])
+    later = json.loads(
+        run(capsys, "tick", "--workspace", str(workspace), "--now", monday.isoformat(), "--json")[1]
+    )
     delivered = {s["key"] for s in later["sends"]}
     assert {d["key"] for d in result["deferred"]} <= delivered
     assert all(datetime.fromisoformat(s["at"]) == monday for s in later["sends"])
@@ -149,14 +168,17 @@ def test_preview_shows_the_timeline_and_writes_nothing(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = sorted(p.name for p in workspace.iterdir())
-    code, out, _ = run(capsys, "preview", "--workspace", str(workspace), "--days", "21",
-                       "--json")
+    code, out, _ = run(capsys, "preview", "--workspace", str(workspace), "--days", "21", "--json")
     assert code == 0
     assert sorted(p.name for p in workspace.iterdir()) == before
     sends = json.loads(out)["sends"]
     moves = {(s["subject"], s["move"]) for s in sends}
-    assert {("LIC-001", "first_alert"), ("CON-001", "escalate"), ("CRT-001", "escalate"),
-            ("LIC-001", "reminder")} <= moves
+    assert {
+        ("LIC-001", "first_alert"),
+        ("CON-001", "escalate"),
+        ("CRT-001", "escalate"),
+        ("LIC-001", "reminder"),
+    } <= moves
     assert all(datetime.fromisoformat(s["at"]).weekday() < 5 for s in sends)
     keys = [s["key"] for s in sends]
     assert len(keys) == len(set(keys))
@@ -190,10 +212,16 @@ def test_serve_confirms_on_get_and_acts_on_post_once(
 ) -> None:
     now = next_weekday_morning(2)
     run(capsys, "tick", "--workspace", str(workspace), "--now", now.isoformat())
-    eml = next(p for p in (workspace / "outbox").iterdir() if "CON-001" in p.name
-               and "first_alert" in p.name)
-    text = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default).get_body(
-        ("plain",)).get_content()
+    eml = next(
+        p
+        for p in (workspace / "outbox").iterdir()
+        if "CON-001" in p.name and "first_alert" in p.name
+    )
+    text = (
+        email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        .get_body(("plain",))
+        .get_content()
+    )
     link = re.search(r"Renew: (\S+)", text).group(1)  # type: ignore[union-attr]
     token = link.split("?t=")[1]
     path = "/ew/ack?t=" + token

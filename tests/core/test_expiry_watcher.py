@@ -102,15 +102,15 @@ def test_chains_inherit_from_default() -> None:
 
 def test_rules_errors_name_the_line() -> None:
     with pytest.raises(DocumentError) as error:
-        ew.load_rules('[chains.default]\nfirst_alert_days = 30\nreminder_every_dayz = 7\n')
+        ew.load_rules("[chains.default]\nfirst_alert_days = 30\nreminder_every_dayz = 7\n")
     assert error.value.line == 3 and "reminder_every_dayz" in error.value.message
     with pytest.raises(DocumentError, match="missing"):
-        ew.load_rules('[chains.default]\nfirst_alert_days = 30\n')
+        ew.load_rules("[chains.default]\nfirst_alert_days = 30\n")
     with pytest.raises(DocumentError) as error:
         ew.load_rules(
-            '[chains.default]\nfirst_alert_days = 30\nreminder_every_days = 7\n'
+            "[chains.default]\nfirst_alert_days = 30\nreminder_every_days = 7\n"
             'escalate_days = 7\nescalate_to = "ops@example.com"\n\n[chains.x]\n'
-            'escalate_days = -1\n'
+            "escalate_days = -1\n"
         )
     assert error.value.line == 8
 
@@ -142,9 +142,13 @@ def test_item_added_late_gets_first_alert_and_escalation_at_once() -> None:
 
 def test_per_item_overrides() -> None:
     plan = ew.plan_tick(
-        [item(days=45, first_alert_days=50, escalate_to="boss@example.com"), item("I", 55,
-                                                                                  category="insurance")],
-        EMPTY, RULES, NOW,
+        [
+            item(days=45, first_alert_days=50, escalate_to="boss@example.com"),
+            item("I", 55, category="insurance"),
+        ],
+        EMPTY,
+        RULES,
+        NOW,
     )
     assert moves_of(plan) == [("LIC-1", "first_alert"), ("I", "first_alert")]
     late = ew.plan_tick([item(days=5, escalate_to="boss@example.com")], EMPTY, RULES, NOW)
@@ -160,8 +164,8 @@ def test_reminders_every_n_days_until_the_cap() -> None:
     recent = [sent(first, TODAY - timedelta(days=6))]
     assert ew.plan_tick([it], ew.State.of(recent, ()), RULES, NOW).moves == ()
     capped = pings + [
-        sent(ew.move_for(it, "reminder", n, it.owner, 200), TODAY - timedelta(days=7)) for n in
-        range(1, 7)
+        sent(ew.move_for(it, "reminder", n, it.owner, 200), TODAY - timedelta(days=7))
+        for n in range(1, 7)
     ]
     assert ew.plan_tick([it], ew.State.of(capped, ()), RULES, NOW).moves == ()
 
@@ -172,8 +176,10 @@ def test_ack_only_and_snooze_silence_the_owner_but_not_escalation() -> None:
     pings = [sent(first, TODAY - timedelta(days=10))]
     acked = ew.State.of(pings, [ew.Ack(it.item_id, it.chain_id, "ack_only", TODAY)])
     assert moves_of(ew.plan_tick([it], acked, RULES, NOW)) == [("LIC-1", "escalate")]
-    snoozed = ew.State.of(pings, [ew.Ack(it.item_id, it.chain_id, "snooze", TODAY,
-                                         snooze_until=TODAY + timedelta(days=2))])
+    snoozed = ew.State.of(
+        pings,
+        [ew.Ack(it.item_id, it.chain_id, "snooze", TODAY, snooze_until=TODAY + timedelta(days=2))],
+    )
     assert moves_of(ew.plan_tick([it], snoozed, RULES, NOW)) == [("LIC-1", "escalate")]
     later = NOW + timedelta(days=2)
     assert ("LIC-1", "reminder") in moves_of(ew.plan_tick([it], snoozed, RULES, later))
@@ -183,8 +189,9 @@ def test_overdue_items_keep_getting_reminders_marked_overdue() -> None:
     it = item(days=-3)
     first = ew.move_for(it, "first_alert", 0, it.owner, 10)
     escalated = ew.move_for(it, "escalate", 0, "ops@example.com", 5)
-    state = ew.State.of([sent(first, TODAY - timedelta(days=14)),
-                         sent(escalated, TODAY - timedelta(days=8))], ())
+    state = ew.State.of(
+        [sent(first, TODAY - timedelta(days=14)), sent(escalated, TODAY - timedelta(days=8))], ()
+    )
     plan = ew.plan_tick([it], state, RULES, NOW)
     assert [(m.move, m.fields["overdue"]) for m in plan.moves] == [("reminder", "OVERDUE: ")]
 
@@ -200,8 +207,10 @@ def test_changed_expiry_archives_the_old_chain_and_starts_a_new_one() -> None:
 
 def test_archived_or_renewed_chain_gets_no_moves_and_a_problem() -> None:
     it = item(days=3)
-    renewed = ew.State.of((), [ew.Ack(it.item_id, it.chain_id, "renew", TODAY,
-                                      new_expiry=TODAY + timedelta(days=400))])
+    renewed = ew.State.of(
+        (),
+        [ew.Ack(it.item_id, it.chain_id, "renew", TODAY, new_expiry=TODAY + timedelta(days=400))],
+    )
     plan = ew.plan_tick([it], renewed, RULES, NOW)
     assert plan.moves == () and "renewed" in plan.problems[0].message
     archived = ew.State.of((), (), archived=[it.chain_id])
@@ -255,9 +264,16 @@ def test_no_owner_move_after_ack_and_nothing_after_renew(
     items: list[ew.Item], offset: int, kind: str
 ) -> None:
     now = NOW + timedelta(days=offset)
-    acks = [ew.Ack(i.item_id, i.chain_id, kind, TODAY,  # type: ignore[arg-type]
-                   new_expiry=i.expires_on + timedelta(days=365) if kind == "renew" else None)
-            for i in items]
+    acks = [
+        ew.Ack(
+            i.item_id,
+            i.chain_id,
+            kind,
+            TODAY,  # type: ignore[arg-type]
+            new_expiry=i.expires_on + timedelta(days=365) if kind == "renew" else None,
+        )
+        for i in items
+    ]
     plan = ew.plan_tick(items, ew.State.of((), acks), RULES, now)
     if kind == "renew":
         assert plan.moves == ()
@@ -269,8 +285,14 @@ def test_no_owner_move_after_ack_and_nothing_after_renew(
 
 
 def action(kind: str, it: ew.Item, **fields: object) -> ew.Action:
-    return ew.Action(kind, it.item_id, it.chain_id, "maria@example.com", "req-1",  # type: ignore[arg-type]
-                     **fields)  # type: ignore[arg-type]
+    return ew.Action(
+        kind,
+        it.item_id,
+        it.chain_id,
+        "maria@example.com",
+        "req-1",  # type: ignore[arg-type]
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def test_renew_writes_the_sheet_and_archives_the_chain() -> None:

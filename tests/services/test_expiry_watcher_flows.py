@@ -12,8 +12,14 @@ SATURDAY = datetime(2026, 12, 5, 8, 0, tzinfo=NY)
 
 
 def row(item_id: str, expires_on: str, owner: str = "maria@example.com", **extra: str) -> list[str]:
-    return [item_id, f"Item {item_id}", expires_on, owner, extra.get("category", ""),
-            extra.get("notice_days", "")]
+    return [
+        item_id,
+        f"Item {item_id}",
+        expires_on,
+        owner,
+        extra.get("category", ""),
+        extra.get("notice_days", ""),
+    ]
 
 
 def test_a_tick_alerts_the_owner_by_email_with_three_signed_links() -> None:
@@ -25,8 +31,11 @@ def test_a_tick_alerts_the_owner_by_email_with_three_signed_links() -> None:
     assert email.subject == "Item LIC-1: please renew by 2026-12-20"
     assert set(world.links(email.idempotency_key)) == {"Renew", "Snooze", "Ack only"}
     [ping] = world.rows(service.PINGS)
-    assert (ping["status"], ping["ping_date"], ping["dispatched_via"]) == ("sent", "2026-12-01",
-                                                                          "email")
+    assert (ping["status"], ping["ping_date"], ping["dispatched_via"]) == (
+        "sent",
+        "2026-12-01",
+        "email",
+    )
 
 
 def test_a_slack_owner_gets_a_dm_with_buttons() -> None:
@@ -46,8 +55,10 @@ def test_the_same_tick_twice_and_a_duplicate_event_send_nothing_twice() -> None:
     world.tick()
     world.dispatch_events()
     for _, detail in events:
-        assert service.dispatch(world.ports, world.settings, detail).status in ("duplicate",
-                                                                               "dropped")
+        assert service.dispatch(world.ports, world.settings, detail).status in (
+            "duplicate",
+            "dropped",
+        )
     keys = [key for key, _, _ in world.messages()]
     assert sorted(keys) == ["ew:LIC-1:2026-12-05:escalate", "ew:LIC-1:2026-12-05:first_alert"]
 
@@ -167,10 +178,20 @@ def test_a_crashed_send_is_retaken_after_its_lease() -> None:
     world = World([row("LIC-1", "2026-12-20")], TUESDAY)
     world.tick()
     [(_, detail)] = world.bus.events
-    world.tables.put(service.PINGS, {
-        "item_id": "LIC-1", "chain_index": "2026-12-20#first_alert", "status": "sending",
-        "lease_until": "2026-12-01T13:05:00+00:00", "key": detail["key"], "chain_id":
-        detail["chain_id"], "move": "first_alert", "number": 0, "attempts": 0})
+    world.tables.put(
+        service.PINGS,
+        {
+            "item_id": "LIC-1",
+            "chain_index": "2026-12-20#first_alert",
+            "status": "sending",
+            "lease_until": "2026-12-01T13:05:00+00:00",
+            "key": detail["key"],
+            "chain_id": detail["chain_id"],
+            "move": "first_alert",
+            "number": 0,
+            "attempts": 0,
+        },
+    )
     assert service.dispatch(world.ports, world.settings, detail).status == "duplicate"
     world.clock.advance(timedelta(minutes=11))
     assert service.dispatch(world.ports, world.settings, detail).status == "sent"
@@ -181,8 +202,9 @@ def test_the_weekly_digest_goes_to_the_admin_once() -> None:
     world = World([row("LIC-1", "2026-12-20"), row("BAD", "soon")], monday, digest_day="Sun")
     world.run_day()
     world.run_day()
-    digests = [e for e in world.mailer.sent if e.to == ("ops@example.com",)
-               and "week of" in e.subject]
+    digests = [
+        e for e in world.mailer.sent if e.to == ("ops@example.com",) and "week of" in e.subject
+    ]
     assert len(digests) == 1
     assert "Item LIC-1" in digests[0].text and "soon" in digests[0].text
 

@@ -89,8 +89,10 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
         if not self.queue:
             return
         detail = self.queue.pop(data.draw(st.integers(0, len(self.queue) - 1)))
-        if self._guarded(lambda: service.dispatch(self.world.ports, self.world.settings,
-                                                  detail)) is None:
+        if (
+            self._guarded(lambda: service.dispatch(self.world.ports, self.world.settings, detail))
+            is None
+        ):
             self.queue.append(detail)  # the platform retries a failed invocation
 
     @precondition(lambda self: self.seen_events)
@@ -103,8 +105,14 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
     def fire_schedules(self) -> None:
         due = self.world.scheduler.due(self.world.clock.now())
         for name, payload in due:
-            if self._guarded(lambda p=payload: service.dispatch(
-                    self.world.ports, self.world.settings, p["move"])) is None:
+            if (
+                self._guarded(
+                    lambda p=payload: service.dispatch(
+                        self.world.ports, self.world.settings, p["move"]
+                    )
+                )
+                is None
+            ):
                 self.world.scheduler.book(name, self.world.clock.now(), payload)
 
     @rule()
@@ -125,16 +133,20 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), kind=st.sampled_from(["ack_only", "snooze", "renew", "renew-bad"]))
     def answer_a_link(self, data: st.DataObject, kind: str) -> None:
-        mails = [e for e in self.world.mailer.sent if e.idempotency_key.startswith("ew:")
-                 and not e.idempotency_key.endswith(":failed")]
+        mails = [
+            e
+            for e in self.world.mailer.sent
+            if e.idempotency_key.startswith("ew:") and not e.idempotency_key.endswith(":failed")
+        ]
         if not mails:
             return
         email = data.draw(st.sampled_from(mails))
         label = {"ack_only": "Ack only", "snooze": "Snooze"}.get(kind, "Renew")
         token = self.world.links(email.idempotency_key)[label]
         today = self.world.clock.now().date()
-        item = next((i for i in self._items() if email.idempotency_key.startswith(
-            f"ew:{i.item_id}:")), None)
+        item = next(
+            (i for i in self._items() if email.idempotency_key.startswith(f"ew:{i.item_id}:")), None
+        )
         chosen = ""
         if kind == "snooze" and item is not None:
             chosen = min(today + timedelta(days=5), item.act_by).isoformat()
@@ -150,8 +162,11 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
         self.requests += 1
         before = world.tables.snapshot()
         sheet_before = [list(r) for r in world.sheet.rows]
-        result = self._guarded(lambda: service.act_on_link(world.ports, world.settings, token,
-                                                           chosen, f"req-{self.requests}"))
+        result = self._guarded(
+            lambda: service.act_on_link(
+                world.ports, world.settings, token, chosen, f"req-{self.requests}"
+            )
+        )
         after = world.tables.snapshot()
         if result is None:  # the answer failed part-way; the link is given back
             return
@@ -170,8 +185,10 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
         elif ack["action"] == "ack_only":
             self.silenced.setdefault(ack["chain_id"], (now, None))
         else:
-            self.silenced.setdefault(ack["chain_id"] + "#snooze" + ack["ack_date"],
-                                     (now, date.fromisoformat(ack["snooze_until"])))
+            self.silenced.setdefault(
+                ack["chain_id"] + "#snooze" + ack["ack_date"],
+                (now, date.fromisoformat(ack["snooze_until"])),
+            )
 
     @rule()
     def settle(self) -> None:
@@ -199,7 +216,7 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
 
     @invariant()
     def nothing_is_delivered_outside_business_time(self) -> None:  # 2
-        for when, key, _ in self.delivered[self.sent_count:]:
+        for when, key, _ in self.delivered[self.sent_count :]:
             assert is_allowed(when, self.calendar), (when, key)
         self.sent_count = len(self.delivered)
 
@@ -214,8 +231,11 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
             if ":escalate" in key:
                 continue
             for silenced, (since, until) in self.silenced.items():
-                if silenced.split("#")[0] == chain and when > since and (
-                        until is None or when.date() < until):
+                if (
+                    silenced.split("#")[0] == chain
+                    and when > since
+                    and (until is None or when.date() < until)
+                ):
                     raise AssertionError(f"owner message {key} while silenced")
 
     def _check_timely(self, ticked: datetime) -> None:  # 4 and 5
@@ -229,8 +249,9 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
                 continue
             assert key in sent_at, f"{key} never delivered"
             if first == ticked:
-                due_by = local_at(business_days_after(first.date(), 1, self.calendar),
-                                  time(23, 59), NY)
+                due_by = local_at(
+                    business_days_after(first.date(), 1, self.calendar), time(23, 59), NY
+                )
                 assert sent_at[key] <= due_by, (key, sent_at[key], due_by)
         for chain, seen in self.escalation_window_ticks.items():
             act_by_end = local_at(date.fromisoformat(chain.split("@")[1]), time(23, 59), NY)

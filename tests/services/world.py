@@ -1,4 +1,4 @@
-"""An expiry watcher wired to fake adapters, with the clock, the sheet and the bus in a test's hands."""
+"""An expiry watcher wired to fake adapters, its clock, sheet and bus in the test's hands."""
 
 from __future__ import annotations
 

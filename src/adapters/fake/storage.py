@@ -55,4 +55,3 @@ class FakeSheet:
             raise KeyError(f"the sheet has no column {unknown[0]!r}")
         by_name = {normalise_header(name): value for name, value in values.items()}
         self.rows.append([by_name.get(name, "") for name in header])
-

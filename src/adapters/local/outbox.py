@@ -63,16 +63,19 @@ class OutboxChat:
     def post(self, message: ChatMessage) -> str:
         stem = safe_name(message.idempotency_key or f"{message.to}-{self._count + 1}")
         path = _unique(self.outbox, stem, ".slack.json")
-        self._write(path, {"channel": message.to, "text": message.text,
-                           "blocks": message_blocks(message)})
+        self._write(
+            path, {"channel": message.to, "text": message.text, "blocks": message_blocks(message)}
+        )
         self._count += 1
         return f"local:{message.to}:{path.name}"
 
     def update(self, message_id: str, text: str) -> None:
         _, channel, name = message_id.split(":", 2)
         stem = safe_name(name.removesuffix(".slack.json"))
-        self._write(_unique(self.outbox, stem, ".update.json"),
-                    {"channel": channel, "text": text, "blocks": resolved_blocks(text)})
+        self._write(
+            _unique(self.outbox, stem, ".update.json"),
+            {"channel": channel, "text": text, "blocks": resolved_blocks(text)},
+        )
 
     def _write(self, path: Path, body: dict[str, Any]) -> None:
         write_atomically(path, json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -48,7 +48,9 @@ class LocalScheduler:
     @property
     def booked(self) -> dict[str, tuple[datetime, dict[str, Any]]]:
         rows = self._db().execute("SELECT name, at, payload FROM schedules ORDER BY at, name")
-        return {name: (datetime.fromisoformat(at), json.loads(payload)) for name, at, payload in rows}
+        return {
+            name: (datetime.fromisoformat(at), json.loads(payload)) for name, at, payload in rows
+        }
 
     def due(self, now: datetime) -> list[tuple[str, dict[str, Any]]]:
         """Remove and return the bookings at or before `now`, earliest first, atomically."""

@@ -88,4 +88,3 @@ class CsvSheet:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         write_atomically(self.path, out.getvalue().encode("utf-8"))
-

@@ -59,9 +59,11 @@ class SqliteTables:
 
     def get(self, table: str, pk: str, sk: str) -> Item | None:
         self._schema(table)
-        row = self._db().execute(
-            f"SELECT item FROM {_quote(table)} WHERE pk = ? AND sk = ?", (pk, sk)
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(f"SELECT item FROM {_quote(table)} WHERE pk = ? AND sk = ?", (pk, sk))
+            .fetchone()
+        )
         return None if row is None else _load(row[0])
 
     def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:

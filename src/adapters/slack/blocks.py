@@ -18,11 +18,13 @@ def message_blocks(message: ChatMessage) -> list[dict[str, Any]]:
         elements = []
         for button in message.buttons:
             if button.value:
-                elements.append(ButtonElement(text=button.label, action_id=button.action,
-                                              value=button.value))
+                elements.append(
+                    ButtonElement(text=button.label, action_id=button.action, value=button.value)
+                )
             else:
-                elements.append(ButtonElement(text=button.label, action_id=button.action,
-                                              url=button.url))
+                elements.append(
+                    ButtonElement(text=button.label, action_id=button.action, url=button.url)
+                )
         blocks.append(ActionsBlock(elements=elements))
     return [block.to_dict() for block in blocks]
 
