@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backoffice.core.sheet import (
+    column_index,
+    is_email,
+    is_slack_user,
+    normalise_header,
+    parse_date,
+    parse_int,
+    read_csv,
+)
+
+
+@pytest.mark.parametrize("name", ["Expires On", " expires_on ", "EXPIRES-ON", "\ufeffExpires  On"])
+def test_headers_match_case_and_space_insensitively(name: str) -> None:
+    assert normalise_header(name) == "expires_on"
+    assert column_index(["Item ID", name], "expires on") == 1
+
+
+def test_line_numbers_survive_blank_lines_and_quoted_newlines() -> None:
+    table, problems = read_csv('Item ID,Notes\n\nA,"two\nlines"\n\nB,x,extra\nC\n', "registry.csv")
+    assert [(r.line, r.values["item_id"]) for r in table.rows] == [(3, "A"), (6, "B"), (7, "C")]
+    assert table.rows[0].values["notes"] == "two\nlines"
+    assert table.rows[2].values["notes"] == ""
+    [problem] = problems
+    assert (problem.line, problem.value) == (6, "extra")
+
+
+def test_header_problems() -> None:
+    _, problems = read_csv("item_id,,Item ID\n1,2,3\n", "registry.csv")
+    assert [p.message.split(";")[0] for p in problems] == [
+        "a column has no name",
+        "this column name appears twice",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "dayfirst", "expected"),
+    [
+        ("2026-12-01", False, date(2026, 12, 1)),
+        ("04/06/2027", False, date(2027, 4, 6)),
+        ("04/06/2027", True, date(2027, 6, 4)),
+        ("1 Dec 2026", False, date(2026, 12, 1)),
+        ("December 1, 2026", False, date(2026, 12, 1)),
+    ],
+)
+def test_dates(text: str, dayfirst: bool, expected: date) -> None:
+    assert parse_date(text, dayfirst=dayfirst) == expected
+
+
+@pytest.mark.parametrize("text", ["", "soon", "December", "2026", "12/2026", "31/31/2026"])
+def test_incomplete_or_bad_dates_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a date like 2026-12-01"):
+        parse_date(text, dayfirst=False)
+
+
+@given(st.dates(date(1900, 1, 1), date(2200, 12, 31)), st.booleans())
+def test_iso_dates_always_parse(day: date, dayfirst: bool) -> None:
+    assert parse_date(day.isoformat(), dayfirst=dayfirst) == day
+
+
+def test_numbers_and_recipients() -> None:
+    assert parse_int(" 30 ") == 30
+    for bad in ("abc", "-1", "1.5", ""):
+        with pytest.raises(ValueError):
+            parse_int(bad)
+    assert is_email("maria@example.com") and not is_email("maria@example")
+    assert not is_email("a b@example.com") and not is_email("a@b@example.com")
+    assert is_slack_user("U024BE7LH") and is_slack_user("W012A3CDE")
+    assert not is_slack_user("u024be7lh") and not is_slack_user("C024BE7LH")
