@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SCHEMAS
 
 from backoffice.adapters.fake import FakeTables, InjectedFault
-from conftest import SCHEMAS
 
 
 def test_a_failed_write_changes_nothing_and_every_call_is_counted() -> None:

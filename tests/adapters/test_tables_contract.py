@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SCHEMAS
 
 from backoffice.adapters.local.tables import SqliteTables
 from backoffice.ports import Absent, AllOf, AnyOf, Before, ConditionFailed, Equals, Tables
-from conftest import SCHEMAS
 
 NOW = "2026-12-01T13:00:00+00:00"
 CLAIM = AnyOf((Absent(), AllOf((Equals("status", "sending"), Before("lease_until", NOW)))))
