@@ -6,12 +6,13 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from backoffice.cli import report
 from backoffice.cli.workspace import UserError, check_workspace, write_example
+from backoffice.core.business_time import local_at
 from backoffice.core.documents import DocumentError
 from backoffice.core.settings import SYSTEMS, Settings
 
@@ -130,9 +131,13 @@ def _preview(args: argparse.Namespace) -> int:
     from backoffice.cli.running import preview_workspace
 
     settings = _settings(args.workspace)
-    start = args.start or datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    zone = ZoneInfo(settings.timezone)
+    if args.start:
+        start = local_at(args.start, time(0, 0), zone)
+    else:
+        start = datetime.now(UTC).astimezone(zone)
     result = preview_workspace(args.workspace, settings, start, args.days)
-    heading = f"Preview of {args.days} days from {start.isoformat()}, if nobody answers"
+    heading = f"Preview of {args.days} days from {start.date().isoformat()}, if nobody answers"
     print(report.dumps(result) if args.json else report.human(result, heading))
     return 0
 
@@ -150,18 +155,18 @@ def _demo(args: argparse.Namespace) -> int:
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="backoffice-demo-"))
     workspace = root / "expiry-watcher"
-    today = date.today()
-    write_example("expiry-watcher", workspace, today)
+    write_example("expiry-watcher", workspace, date.today())
     settings = _settings(workspace)
+    now = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
     print(f"Demo workspace: {workspace}\n")
     problems = check_workspace(workspace)
     print("$ backoffice check  (the example has one bad row on purpose)")
-    print(report.problems_text(problems), "\n")
-    preview = preview_workspace(workspace, settings, today, 30)
-    print(report.human(preview, "$ backoffice preview: the next 30 days, if nobody answers"), "\n")
-    zone = ZoneInfo(settings.timezone)
-    result = tick_workspace(workspace, settings, datetime.now(UTC).astimezone(zone))
-    print(report.human(result, "$ backoffice tick: delivered to the outbox"), "\n")
+    print(report.problems_text(problems), end="\n\n")
+    preview = preview_workspace(workspace, settings, now, 30)
+    heading = "$ backoffice preview: the next 30 days, if nobody answers"
+    print(report.human(preview, heading), end="\n\n")
+    result = tick_workspace(workspace, settings, now)
+    print(report.human(result, "$ backoffice tick: delivered to the outbox now"), end="\n\n")
     outbox = workspace / "outbox"
     files = sorted(outbox.iterdir()) if outbox.exists() else []
     print(f"Outbox ({len(files)} files) in {outbox}:")

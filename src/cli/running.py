@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,8 +53,9 @@ def run_tick(
     result = service.tick(ports, settings)
     while events:
         deliveries.append(service.dispatch(ports, settings, events.pop(0)))
-    if result.digest is not None:
-        deliveries.append(result.digest)
+    weekly = service.digest(ports, settings)
+    if weekly is not None:
+        deliveries.append(weekly)
     return deliveries, result.problems
 
 
@@ -73,8 +74,9 @@ def tick_workspace(workspace: Path, settings: Settings, now: datetime | None) ->
     return RunReport(settings, tuple(deliveries), problems)
 
 
-def preview_workspace(workspace: Path, settings: Settings, start: date, days: int) -> RunReport:
-    """Every scheduled tick from `start` for `days` days, as if nobody answers. Writes nothing."""
+def preview_workspace(workspace: Path, settings: Settings, start: datetime, days: int) -> RunReport:
+    """Every scheduled tick at or after `start`, for `days` days, as if nobody answers.
+    Starts from the workspace's real state and writes nothing."""
     from backoffice.adapters.fake import (
         FakeBlobs,
         FakeChat,
@@ -88,7 +90,7 @@ def preview_workspace(workspace: Path, settings: Settings, start: date, days: in
 
     zone = ZoneInfo(settings.timezone)
     events: list[dict[str, Any]] = []
-    clock = FakeClock(local_at(start, settings.tick_at, zone))
+    clock = FakeClock(start)
     tables = FakeTables(service.TABLES)
     scheduler = FakeScheduler()
     _copy_state(workspace, tables, scheduler)
@@ -105,10 +107,12 @@ def preview_workspace(workspace: Path, settings: Settings, start: date, days: in
         chat=FakeChat(),
         bus=InlineBus(lambda _type, detail: events.append(detail)),
     )
-    end = local_at(start + timedelta(days=days), settings.tick_at, zone)
+    end = local_at(start.date() + timedelta(days=days), time(0, 0), zone)
     deliveries: list[service.Delivery] = []
     problems: tuple[Problem, ...] = ()
     for tick_time in _tick_times(start, days, settings, zone):
+        if tick_time < start:
+            continue
         for booking_time in _bookings_before(scheduler, tick_time):
             clock.set(booking_time)
             deliveries += run_due(ports, settings, scheduler.due)
@@ -122,9 +126,11 @@ def preview_workspace(workspace: Path, settings: Settings, start: date, days: in
     return RunReport(settings, tuple(deliveries), problems)
 
 
-def _tick_times(start: date, days: int, settings: Settings, zone: ZoneInfo) -> Iterable[datetime]:
+def _tick_times(
+    start: datetime, days: int, settings: Settings, zone: ZoneInfo
+) -> Iterable[datetime]:
     for offset in range(days):
-        yield local_at(start + timedelta(days=offset), settings.tick_at, zone)
+        yield local_at(start.date() + timedelta(days=offset), settings.tick_at, zone)
 
 
 def _bookings_before(scheduler: Any, limit: datetime) -> Iterable[datetime]:

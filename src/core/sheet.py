@@ -101,7 +101,7 @@ def parse_date(value: str, *, dayfirst: bool) -> date:
         return date.fromisoformat(text)
     except ValueError:
         pass
-    expected = f"{value!r} is not a date; expected a date like 2026-12-01"
+    expected = "not a date; expected a date like 2026-12-01"
     if not text or not re.search(r"\d", text):
         raise ValueError(expected)
     # Two different defaults expose any part the text did not give (day, month or year).

@@ -20,7 +20,7 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read, verify
-from backoffice.ports import Absent, ConditionFailed, Tables, TableSchema
+from backoffice.ports import Absent, Button, ConditionFailed, Tables, TableSchema
 from backoffice.services.delivery import Slot, send_once, stamp
 from backoffice.services.runtime import Ports, calendar_for, deliver_text, local_now
 
@@ -170,7 +170,6 @@ class TickResult:
     moves: tuple[ew.Move, ...]
     problems: tuple[Problem, ...]
     archived: tuple[str, ...]
-    digest: Delivery | None
 
 
 def tick(ports: Ports, settings: Settings) -> TickResult:
@@ -182,10 +181,8 @@ def tick(ports: Ports, settings: Settings) -> TickResult:
     archive_chains(ports.tables, plan.archive)
     for move in plan.moves:
         ports.bus.emit(f"ew.{move.move}", move.as_json())
-    problems = (*docs.problems, *plan.problems)
-    digest = maybe_send_digest(ports, settings, docs, state, problems, now)
     return TickResult(
-        now=now, moves=plan.moves, problems=problems, archived=plan.archive, digest=digest
+        now=now, moves=plan.moves, problems=(*docs.problems, *plan.problems), archived=plan.archive
     )
 
 
@@ -260,10 +257,8 @@ def channel_of(recipient: str) -> str:
     return "slack" if is_slack_user(recipient) else "email"
 
 
-def action_links(
-    settings: Settings, move: ew.Move, now: datetime
-) -> tuple[tuple[str, str, str], ...]:
-    """(action, label, url) for each answer, each link signed and single-use."""
+def action_links(settings: Settings, move: ew.Move, now: datetime) -> tuple[Button, ...]:
+    """One signed, single-use link per answer; a Slack button carries the same token."""
     secret = settings.secret(LINK_SECRET)
     expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
     links = []
@@ -278,7 +273,9 @@ def action_links(
             by=move.to,
         )
         token = mint(secret, claim)
-        links.append((action, LABELS[action], f"{settings.public_url}{LINK_PATH}?t={token}"))
+        links.append(
+            Button(action, LABELS[action], f"{settings.public_url}{LINK_PATH}?t={token}", token)
+        )
     return tuple(links)
 
 
@@ -299,20 +296,22 @@ def tell_admin_of_failure(
 # --- the weekly digest -------------------------------------------------------------------------
 
 
-def maybe_send_digest(
-    ports: Ports,
-    settings: Settings,
-    docs: Documents,
-    state: ew.State,
-    problems: tuple[Problem, ...],
-    now: datetime,
-) -> Delivery | None:
-    """Once a week: the first tick on or after the digest day at which delivery is allowed."""
+def digest(ports: Ports, settings: Settings) -> Delivery | None:
+    """The weekly digest to the admin: sent by the first run on or after the digest day at which
+    delivery is allowed, once per week. None when it is not due or was already sent."""
+    now = local_now(ports.clock, settings)
     if settings.digest_day is None or next_allowed(now, calendar_for(settings, now)) != now:
         return None
     today = now.date()
     anchor = today - timedelta(days=(today.weekday() - settings.digest_day) % 7)
     key = move_key(ew.PREFIX, "digest", anchor.isoformat())
+    sent = ports.tables.get(PINGS, DIGEST_ID, key)
+    if sent is not None and sent.get("status") == "sent":
+        return None
+    docs = load_documents(ports, settings)
+    state = load_state(ports.tables)
+    plan = ew.plan_tick(docs.items, state, docs.rules, now)
+    problems = (*docs.problems, *plan.problems)
     composed = ew.compose_digest(docs.items, state, problems, today, window_days=30)
     slot = Slot(
         PINGS,

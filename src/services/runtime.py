@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time
 from functools import lru_cache
+from html import escape
 from zoneinfo import ZoneInfo
 
 from attrs import frozen
@@ -80,28 +81,49 @@ def deliver_text(
     to: str,
     subject: str,
     text: str,
-    links: Sequence[tuple[str, str, str]],
+    links: Sequence[Button],
     key: str,
 ) -> str:
     """Send to a Slack member id as a DM with buttons, or to an email address with links."""
     if is_slack_user(to):
-        buttons = tuple(
-            Button(action=action, label=label, url=url, value=url.rsplit("t=", 1)[-1])
-            for action, label, url in links
-        )
         return ports.chat.post(
-            ChatMessage(to=to, text=f"*{subject}*\n{text}", buttons=buttons, idempotency_key=key)
+            ChatMessage(
+                to=to, text=f"*{subject}*\n{text}", buttons=tuple(links), idempotency_key=key
+            )
         )
     return ports.mailer.send(
         Email(
-            to=(to,), subject=subject, text=_email_text(text, links), html=None, idempotency_key=key
+            to=(to,),
+            subject=subject,
+            text=_email_text(text, links),
+            html=_email_html(text, links) if links else None,
+            idempotency_key=key,
         )
     )
 
 
-def _email_text(text: str, links: Sequence[tuple[str, str, str]]) -> str:
+def _email_text(text: str, links: Sequence[Button]) -> str:
     if not links:
         return text + "\n"
     lines = [text, "", "Answer with one click (you will be asked to confirm):"]
-    lines += [f"  {label}: {url}" for _, label, url in links]
+    lines += [f"  {link.label}: {link.url}" for link in links]
     return "\n".join(lines) + "\n"
+
+
+def _email_html(text: str, links: Sequence[Button]) -> str:
+    """The same message for mail clients that show HTML: paragraphs, then one button per answer."""
+    paragraphs = "".join(
+        f"<p>{escape(block).replace(chr(10), '<br>')}</p>" for block in text.split("\n\n") if block
+    )
+    buttons = " ".join(
+        f'<a href="{escape(link.url)}" style="display:inline-block;padding:10px 18px;margin:4px;'
+        f'border-radius:6px;background:#1a6b43;color:#ffffff;text-decoration:none">'
+        f"{escape(link.label)}</a>"
+        for link in links
+    )
+    return (
+        '<!doctype html><html><body style="font-family:Arial,sans-serif;line-height:1.5">'
+        f"{paragraphs}<p>{buttons}</p>"
+        '<p style="color:#666;font-size:12px">Each button opens a page that asks you to '
+        "confirm; nothing changes until you do.</p></body></html>"
+    )

@@ -206,7 +206,8 @@ def test_the_weekly_digest_goes_to_the_admin_once() -> None:
         e for e in world.mailer.sent if e.to == ("ops@example.com",) and "week of" in e.subject
     ]
     assert len(digests) == 1
-    assert "Item LIC-1" in digests[0].text and "soon" in digests[0].text
+    text = digests[0].text
+    assert "Item LIC-1" in text and "soon" in text and "first alert" in text  # after the tick
 
 
 def test_a_broken_rules_doc_stops_the_tick_with_file_and_line() -> None:

@@ -161,10 +161,12 @@ class World:
         return [service.dispatch(self.ports, self.settings, payload["move"]) for _, payload in due]
 
     def run_day(self) -> list[service.Delivery]:
-        """Due one-offs, the tick, and its moves, as the schedule runs them."""
+        """Due one-offs, the tick, its moves and the weekly digest, as the schedule runs them."""
         delivered = self.fire_due()
         self.tick()
-        return delivered + self.dispatch_events()
+        delivered += self.dispatch_events()
+        weekly = service.digest(self.ports, self.settings)
+        return delivered + ([weekly] if weekly else [])
 
     def messages(self) -> list[tuple[str, str, str]]:
         """(key, to, subject or text) of everything delivered, in order."""
