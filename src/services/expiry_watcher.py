@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from attrs import frozen
@@ -75,6 +76,12 @@ def _text(ports: Ports, name: str) -> str:
         return blob.body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DocumentError(name, None, f"{name} is not UTF-8 text") from None
+
+
+@lru_cache(maxsize=4)
+def _voice(text: str) -> ew.Voice:
+    """Parsed once per version of the doc, not once per message."""
+    return ew.load_voice(text)
 
 
 def load_state(tables: Tables) -> ew.State:
@@ -228,8 +235,7 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
     if when > now:
         ports.scheduler.book(schedule_name(move.key), when, {"move": move.as_json()})
         return delivery("deferred", until=when)
-    voice = ew.load_voice(_text(ports, ew.VOICE_FILE))
-    composed = ew.compose(move, voice)
+    composed = ew.compose(move, _voice(_text(ports, ew.VOICE_FILE)))
     links = action_links(settings, move, now)
     outcome = send_once(
         ports.tables,
