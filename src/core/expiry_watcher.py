@@ -392,7 +392,21 @@ class ChainStatus:
     archived: bool
 
 
+_UNTOUCHED = ChainStatus(
+    alerted=False,
+    last_owner_message=None,
+    reminders_sent=0,
+    escalated=False,
+    acknowledged=False,
+    snoozed_until=None,
+    renewed_to=None,
+    archived=False,
+)
+
+
 def chain_status(state: State, chain: str) -> ChainStatus:
+    if chain not in state.pings and chain not in state.acks and chain not in state.archived:
+        return _UNTOUCHED  # most items, most days: nothing was ever sent or answered
     sent = [p for p in state.pings.get(chain, ()) if p.status == "sent"]
     owner_dates = [p.sent_on for p in sent if p.move in OWNER_MOVES and p.sent_on]
     acks = state.acks.get(chain, ())

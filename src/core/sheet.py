@@ -62,11 +62,8 @@ def read_csv(text: str, file: str) -> tuple[Table, list[Problem]]:
                     "the extra cells are ignored",
                 )
             )
-        values = {
-            name: (cells[i].strip() if i < len(cells) else "")
-            for i, name in enumerate(header)
-            if name
-        }
+        padded = cells + [""] * (len(header) - len(cells))
+        values = {name: cell.strip() for name, cell in zip(header, padded, strict=False) if name}
         rows.append(RawRow(start, values))
     return Table(file, header, tuple(rows)), problems
 
