@@ -241,3 +241,29 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0
     assert "preview" in out and "Outbox (" in out
     assert any((tmp_path / "expiry-watcher" / "outbox").iterdir()) or "Sent (0)" in out
+
+
+def test_preview_starts_from_the_current_time(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from freezegun import freeze_time
+
+    tuesday_evening = next_weekday_morning(1).replace(hour=21)
+    with freeze_time(tuesday_evening):
+        code, out, _ = run(
+            capsys, "preview", "--workspace", str(workspace), "--days", "2", "--json"
+        )
+    assert code == 0
+    times = [datetime.fromisoformat(s["at"]) for s in json.loads(out)["sends"]]
+    # Nothing at 21:00 (quiet hours) or earlier that day: the first send is a later morning.
+    assert times and min(times) > tuesday_evening and min(times).hour == 8
+
+
+def test_the_system_clock_is_aware_utc() -> None:
+    from freezegun import freeze_time
+
+    from backoffice.adapters.local.scheduling import SystemClock
+
+    with freeze_time("2026-12-01 13:00:00"):
+        now = SystemClock().now()
+    assert now == datetime(2026, 12, 1, 8, 0, tzinfo=NY)
