@@ -175,9 +175,9 @@ def main() -> int:
     args = parser.parse_args()
     print(
         "| rows | due moves | parse sheet | plan_tick | plan peak MB | full local tick | "
-        "tick peak MB | sent | store calls (planning) | store calls (per sent move) |"
+        "tick peak MB | same, digest day | sent | store calls (tick) | store calls (per sent move) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for rows in (int(size) for size in args.sizes.split(",")):
         r = bench_size(rows, args.repeat)
         planning = {k: v for k, v in r["calls"].items() if k in ("tables.scan", "blobs.get")}

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
 
 from attrs import field, frozen
 
 from backoffice.core.business_time import (
-    Calendar,
     CalendarError,
     holiday_dates,
     parse_business_days,
@@ -69,17 +68,6 @@ class Settings:
     digest_day: int | None  # weekday, Monday = 0; None: no digest
     link_days: int
     secrets: Mapping[str, str] = field(repr=False)
-
-    def calendar(self, years: Iterable[int]) -> Calendar:
-        spec = self.holidays
-        quiet = self.quiet_hours
-        return Calendar(
-            timezone=self.timezone,
-            quiet_start=quiet[0] if quiet else None,
-            quiet_end=quiet[1] if quiet else None,
-            business_days=self.business_days,
-            holidays=holiday_dates(spec.country, spec.subdivision, spec.extra, years),
-        )
 
     def secret(self, name: str) -> str:
         try:

@@ -42,9 +42,12 @@ def next_weekday_morning(weekday: int) -> datetime:
     weekday, one that is not a holiday in the example's calendar."""
     from backoffice.core.business_time import is_business_day
     from backoffice.core.settings import load_settings
+    from backoffice.services.runtime import calendar_for
 
     example = Path(__file__).parents[2] / "src/cli/examples/expiry-watcher/backoffice.toml"
-    calendar = load_settings(example.read_text()).calendar(range(TODAY.year, TODAY.year + 2))
+    settings = load_settings(example.read_text())
+    now = datetime.combine(TODAY, datetime.min.time(), NY)
+    calendar = calendar_for(settings, now)
     day = TODAY + timedelta(days=1)
     while day.weekday() != weekday or (weekday < 5 and not is_business_day(day, calendar)):
         day += timedelta(days=1)

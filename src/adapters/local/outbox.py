@@ -61,7 +61,8 @@ def build_email(sender: str, email: Email, message_id: str) -> bytes:
         message = text
     message["From"] = sender
     message["To"] = ", ".join(email.to)
-    message["Subject"] = Header(email.subject, "utf-8").encode()
+    subject = email.subject
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
     if email.reply_to:
