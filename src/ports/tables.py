@@ -74,6 +74,13 @@ class TableSchema:
     partition_key: str
     sort_key: str
 
+    def key_of(self, item: Mapping[str, Any]) -> tuple[str, str]:
+        """The item's (partition, sort) key values; an item without them is refused."""
+        try:
+            return str(item[self.partition_key]), str(item[self.sort_key])
+        except KeyError as missing:
+            raise ValueError(f"an item of {self.name} needs {missing}") from None
+
 
 class Tables(Protocol):
     def get(self, table: str, pk: str, sk: str) -> Item | None: ...

@@ -27,12 +27,6 @@ class FakeTables:
             raise KeyError(f"unknown table {table!r}; known: {', '.join(sorted(self.schemas))}")
         return self.schemas[table], self.data[table]
 
-    def _key(self, schema: TableSchema, item: Mapping[str, Any]) -> tuple[str, str]:
-        try:
-            return str(item[schema.partition_key]), str(item[schema.sort_key])
-        except KeyError as missing:
-            raise ValueError(f"an item of {schema.name} needs {missing}") from None
-
     def get(self, table: str, pk: str, sk: str) -> Item | None:
         self.faults.hit("get")
         _, rows = self._table(table)
@@ -42,7 +36,7 @@ class FakeTables:
     def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
         self.faults.hit("put")
         schema, rows = self._table(table)
-        key = self._key(schema, item)
+        key = schema.key_of(item)
         if condition is not None and not holds(condition, rows.get(key)):
             raise ConditionFailed(f"{table} {key}: condition not met")
         rows[key] = copy.deepcopy(dict(item))
@@ -50,7 +44,7 @@ class FakeTables:
     def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
         self.faults.hit("put_many")
         schema, rows = self._table(table)
-        staged = {self._key(schema, item): copy.deepcopy(dict(item)) for item in items}
+        staged = {schema.key_of(item): copy.deepcopy(dict(item)) for item in items}
         rows.update(staged)
 
     def query(self, table: str, pk: str) -> list[Item]:

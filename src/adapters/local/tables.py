@@ -55,12 +55,6 @@ class SqliteTables:
             raise KeyError(f"unknown table {table!r}; known: {', '.join(sorted(self.schemas))}")
         return self.schemas[table]
 
-    def _key(self, schema: TableSchema, item: Mapping[str, Any]) -> tuple[str, str]:
-        try:
-            return str(item[schema.partition_key]), str(item[schema.sort_key])
-        except KeyError as missing:
-            raise ValueError(f"an item of {schema.name} needs {missing}") from None
-
     def get(self, table: str, pk: str, sk: str) -> Item | None:
         self._schema(table)
         row = (
@@ -71,7 +65,7 @@ class SqliteTables:
         return None if row is None else _load(row[0])
 
     def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
-        key = self._key(self._schema(table), item)
+        key = self._schema(table).key_of(item)
         with self._write() as db:
             if condition is not None:
                 row = db.execute(
@@ -86,7 +80,7 @@ class SqliteTables:
 
     def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
         schema = self._schema(table)
-        rows = [(*self._key(schema, item), _dump(item)) for item in items]
+        rows = [(*schema.key_of(item), _dump(item)) for item in items]
         with self._write() as db:
             db.executemany(
                 f"INSERT OR REPLACE INTO {_quote(table)} (pk, sk, item) VALUES (?, ?, ?)", rows
