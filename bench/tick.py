@@ -175,7 +175,8 @@ def main() -> int:
     args = parser.parse_args()
     print(
         "| rows | due moves | parse sheet | plan_tick | plan peak MB | full local tick | "
-        "tick peak MB | same, digest day | sent | store calls (tick) | store calls (per sent move) |"
+        "tick peak MB | same, digest day | sent | store calls (tick) | "
+        "store calls (per sent move) |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for rows in (int(size) for size in args.sizes.split(",")):
