@@ -1,6 +1,6 @@
 """The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
 
-from backoffice.ports.messaging import Bus, Button, Chat, ChatMessage, Email, Mailer
+from backoffice.ports.messaging import Bus, Button, Chat, ChatMessage, Email, Event, Mailer
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import Blob, Blobs, Sheet
 from backoffice.ports.tables import (
@@ -33,6 +33,7 @@ __all__ = [
     "ConditionFailed",
     "Email",
     "Equals",
+    "Event",
     "Item",
     "Mailer",
     "Scheduler",

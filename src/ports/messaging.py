@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from attrs import frozen
@@ -48,5 +49,9 @@ class Chat(Protocol):
         """Replace a posted message's text and remove its buttons."""
 
 
+Event = tuple[str, dict[str, Any]]  # (detail type, detail)
+
+
 class Bus(Protocol):
-    def emit(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+    def emit(self, events: Sequence[Event]) -> None:
+        """Publish every event, or raise: an event the bus did not take is never dropped."""

@@ -186,8 +186,7 @@ def tick(ports: Ports, settings: Settings) -> TickResult:
     state = load_state(ports.tables)
     plan = ew.plan_tick(docs.items, state, docs.rules, now)
     archive_chains(ports.tables, plan.archive)
-    for move in plan.moves:
-        ports.bus.emit(f"ew.{move.move}", move.as_json())
+    ports.bus.emit([(f"ew.{move.move}", move.as_json()) for move in plan.moves])
     return TickResult(
         now=now, moves=plan.moves, problems=(*docs.problems, *plan.problems), archived=plan.archive
     )

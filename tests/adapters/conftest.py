@@ -1,9 +1,11 @@
 """Every adapter of a port, built fresh for each test. The contract suites run against all of
-them, so a fake cannot drift from the embedded backend (and, later, from AWS under moto)."""
+them, so a fake cannot drift from the embedded backend or from AWS (moto, in process)."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +24,162 @@ SHEET = [
     ["B", "Lease"],
     ["C", "Permit", "2027-01-01", "=1+1", "extra"],
 ]
+REGION = "us-east-1"
 
-Factory = Callable[[Path], Any]
+Factory = Callable[[Path], AbstractContextManager[Any]]
+
+
+@contextmanager
+def aws() -> Iterator[None]:
+    """moto in process, with credentials that can never reach a real account."""
+    import os
+
+    from moto import mock_aws
+
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION
+    )
+    try:
+        with mock_aws():
+            yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def dynamo_tables(tmp: Path) -> Iterator[Any]:
+    import boto3
+
+    from backoffice.adapters.aws.tables import DynamoTables
+
+    with aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        for schema in SCHEMAS:
+            client.create_table(
+                TableName=f"deployed-{schema.name}",
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[
+                    {"AttributeName": schema.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": schema.sort_key, "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": schema.partition_key, "AttributeType": "S"},
+                    {"AttributeName": schema.sort_key, "AttributeType": "S"},
+                ],
+            )
+        yield DynamoTables(client, SCHEMAS, {s.name: f"deployed-{s.name}" for s in SCHEMAS})
+
+
+@contextmanager
+def s3_blobs(tmp: Path) -> Iterator[Any]:
+    import boto3
+
+    from backoffice.adapters.aws.storage import S3Blobs
+
+    with aws():
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket="ew-rules-source")
+        client.put_bucket_versioning(
+            Bucket="ew-rules-source", VersioningConfiguration={"Status": "Enabled"}
+        )
+        yield S3Blobs(client, "ew-rules-source")
+
+
+@contextmanager
+def eventbridge_scheduler(tmp: Path) -> Iterator[Any]:
+    import boto3
+
+    from backoffice.adapters.aws.scheduling import EventBridgeScheduler
+
+    with aws():
+        client = boto3.client("scheduler", region_name=REGION)
+        yield RecordingScheduler(
+            EventBridgeScheduler(
+                client,
+                "default",
+                "arn:aws:lambda:us-east-1:123456789012:function:ew-dispatch",
+                "arn:aws:iam::123456789012:role/ew-scheduler",
+                "America/New_York",
+            )
+        )
+
+
+class RecordingScheduler:
+    """EventBridge Scheduler fires by itself; the contract's `due` reads what it holds."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def book(self, *args: Any) -> None:
+        self.inner.book(*args)
+
+    def cancel(self, name: str) -> None:
+        self.inner.cancel(name)
+
+    @property
+    def booked(self) -> dict[str, Any]:
+        from backoffice.adapters.aws.scheduling import booked
+
+        return booked(self.inner)
+
+    def due(self, now: Any) -> list[tuple[str, dict[str, Any]]]:
+        ready = sorted((at, name) for name, (at, _) in self.booked.items() if at <= now)
+        out = []
+        for _, name in ready:
+            payload = self.booked[name][1]
+            self.inner.cancel(name)
+            out.append((name, payload))
+        return out
 
 
 def _csv_sheet(tmp: Path) -> CsvSheet:
-    import csv
-
     path = tmp / "registry.csv"
     with path.open("w", newline="") as out:
         csv.writer(out, lineterminator="\n").writerows(SHEET)
     return CsvSheet(path)
 
 
+def _plain(build: Callable[[Path], Any]) -> Factory:
+    return lambda tmp: nullcontext(build(tmp))
+
+
 TABLES: dict[str, Factory] = {
-    "fake": lambda tmp: FakeTables(SCHEMAS),
-    "local": lambda tmp: SqliteTables(tmp / "state.db", SCHEMAS),
+    "fake": _plain(lambda tmp: FakeTables(SCHEMAS)),
+    "local": _plain(lambda tmp: SqliteTables(tmp / "state.db", SCHEMAS)),
+    "aws": dynamo_tables,
 }
-BLOBS: dict[str, Factory] = {"fake": lambda tmp: FakeBlobs(), "local": FolderBlobs}
+BLOBS: dict[str, Factory] = {
+    "fake": _plain(lambda tmp: FakeBlobs()),
+    "local": _plain(FolderBlobs),
+    "aws": s3_blobs,
+}
 SHEETS: dict[str, Factory] = {
-    "fake": lambda tmp: FakeSheet([list(row) for row in SHEET]),
-    "local": _csv_sheet,
+    "fake": _plain(lambda tmp: FakeSheet([list(row) for row in SHEET])),
+    "local": _plain(_csv_sheet),
 }
 SCHEDULERS: dict[str, Factory] = {
-    "fake": lambda tmp: FakeScheduler(),
-    "local": lambda tmp: LocalScheduler(tmp / "state.db"),
+    "fake": _plain(lambda tmp: FakeScheduler()),
+    "local": _plain(lambda tmp: LocalScheduler(tmp / "state.db")),
+    "aws": eventbridge_scheduler,
 }
 
 
 def _fixture(factories: dict[str, Factory]) -> Any:
     @pytest.fixture(params=sorted(factories))
     def build(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-        adapter = factories[request.param](tmp_path)
-        yield adapter
-        close = getattr(adapter, "close", None)
-        if close:
-            close()
+        with factories[request.param](tmp_path) as adapter:
+            yield adapter
+            close = getattr(adapter, "close", None)
+            if close:
+                close()
 
     return build
 

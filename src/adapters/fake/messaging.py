@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from attrs import define, field
 
 from backoffice.adapters.fake.faults import Faults
-from backoffice.ports import ChatMessage, Email
+from backoffice.ports import ChatMessage, Email, Event
 
 
 @define
@@ -42,6 +43,6 @@ class FakeBus:
     events: list[tuple[str, dict[str, Any]]] = field(factory=list)
     faults: Faults = field(factory=Faults)
 
-    def emit(self, detail_type: str, detail: dict[str, Any]) -> None:
+    def emit(self, events: Sequence[Event]) -> None:
         self.faults.hit("emit")
-        self.events.append((detail_type, dict(detail)))
+        self.events.extend((detail_type, dict(detail)) for detail_type, detail in events)

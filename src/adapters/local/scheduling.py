@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from backoffice.ports import Event
 
 
 class SystemClock:
@@ -80,5 +82,6 @@ class InlineBus:
     def __init__(self, handler: Callable[[str, dict[str, Any]], None]) -> None:
         self.handler = handler
 
-    def emit(self, detail_type: str, detail: dict[str, Any]) -> None:
-        self.handler(detail_type, detail)
+    def emit(self, events: Sequence[Event]) -> None:
+        for detail_type, detail in events:
+            self.handler(detail_type, detail)

@@ -1,0 +1,65 @@
+"""Email through SES, and moves onto the EventBridge bus."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from email.utils import make_msgid
+from typing import Any
+
+from backoffice.adapters.mime import build_email
+from backoffice.ports import Email, Event
+
+PUT_EVENTS_BATCH = 10
+PUT_EVENTS_TRIES = 4
+
+
+class SesMailer:
+    def __init__(self, client: Any, sender: str, domain: str = "backoffice") -> None:
+        self.client = client
+        self.sender = sender
+        self.domain = domain
+
+    def send(self, email: Email) -> str:
+        raw = build_email(self.sender, email, make_msgid(domain=self.domain))
+        response = self.client.send_raw_email(
+            Source=self.sender, Destinations=list(email.to), RawMessage={"Data": raw}
+        )
+        return str(response["MessageId"])
+
+
+class EventBridgeBus:
+    """PutEvents in batches of ten; only the entries EventBridge refused are sent again."""
+
+    def __init__(self, client: Any, bus_name: str, source: str) -> None:
+        self.client = client
+        self.bus_name = bus_name
+        self.source = source
+
+    def emit(self, events: Sequence[Event]) -> None:
+        entries = [
+            {
+                "EventBusName": self.bus_name,
+                "Source": self.source,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail, sort_keys=True),
+            }
+            for detail_type, detail in events
+        ]
+        for start in range(0, len(entries), PUT_EVENTS_BATCH):
+            self._put(entries[start : start + PUT_EVENTS_BATCH])
+
+    def _put(self, batch: list[dict[str, Any]]) -> None:
+        for _ in range(PUT_EVENTS_TRIES):
+            response = self.client.put_events(Entries=batch)
+            if not response.get("FailedEntryCount"):
+                return
+            batch = [
+                entry
+                for entry, result in zip(batch, response["Entries"], strict=True)
+                if result.get("ErrorCode")
+            ]
+        codes = sorted({r.get("ErrorCode", "") for r in response["Entries"] if r.get("ErrorCode")})
+        raise RuntimeError(
+            f"EventBridge refused {len(batch)} events after {PUT_EVENTS_TRIES} tries: {codes}"
+        )

@@ -1,0 +1,166 @@
+"""Tables on DynamoDB: conditional puts for claims and nonces, batched reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from backoffice.ports import (
+    Absent,
+    AllOf,
+    AnyOf,
+    Before,
+    Condition,
+    ConditionFailed,
+    Equals,
+    Item,
+    TableSchema,
+)
+
+BATCH_WRITE = 25
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class DynamoTables:
+    """`names` maps each logical table name (e.g. "ew-pings") to the deployed table's name."""
+
+    def __init__(
+        self, client: Any, schemas: Iterable[TableSchema], names: Mapping[str, str] | None = None
+    ) -> None:
+        self.client = client
+        self.schemas = {schema.name: schema for schema in schemas}
+        self.names = dict(names or {})
+
+    def _table(self, table: str) -> tuple[TableSchema, str]:
+        if table not in self.schemas:
+            raise KeyError(f"unknown table {table!r}; known: {', '.join(sorted(self.schemas))}")
+        return self.schemas[table], self.names.get(table, table)
+
+    def get(self, table: str, pk: str, sk: str) -> Item | None:
+        schema, name = self._table(table)
+        response = self.client.get_item(
+            TableName=name,
+            Key=_encode({schema.partition_key: pk, schema.sort_key: sk}),
+            ConsistentRead=True,
+        )
+        return _decode(response["Item"]) if "Item" in response else None
+
+    def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
+        schema, name = self._table(table)
+        schema.key_of(item)
+        request: dict[str, Any] = {"TableName": name, "Item": _encode(item)}
+        if condition is not None:
+            expression = _Expression(schema)
+            request["ConditionExpression"] = expression.render(condition)
+            request["ExpressionAttributeNames"] = expression.names
+            if expression.values:
+                request["ExpressionAttributeValues"] = _encode(expression.values)
+        try:
+            self.client.put_item(**request)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            raise ConditionFailed(f"{table} {schema.key_of(item)}: condition not met") from None
+
+    def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
+        schema, name = self._table(table)
+        requests = []
+        for item in items:
+            schema.key_of(item)
+            requests.append({"PutRequest": {"Item": _encode(item)}})
+        self._batch_write(name, requests)
+
+    def delete_many(self, table: str, keys: Iterable[tuple[str, str]]) -> None:
+        schema, name = self._table(table)
+        requests = [
+            {"DeleteRequest": {"Key": _encode({schema.partition_key: pk, schema.sort_key: sk})}}
+            for pk, sk in keys
+        ]
+        self._batch_write(name, requests)
+
+    def _batch_write(self, name: str, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE):
+            pending = {name: requests[start : start + BATCH_WRITE]}
+            for _ in range(8):
+                unprocessed = self.client.batch_write_item(RequestItems=pending)
+                pending = unprocessed.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            if pending:
+                raise RuntimeError(
+                    f"DynamoDB left {len(pending[name])} writes to {name} unprocessed"
+                )
+
+    def query(self, table: str, pk: str) -> list[Item]:
+        schema, name = self._table(table)
+        return self._pages(
+            "query",
+            TableName=name,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": schema.partition_key},
+            ExpressionAttributeValues=_encode({":pk": pk}),
+            ConsistentRead=True,
+        )
+
+    def scan(self, table: str) -> list[Item]:
+        schema, name = self._table(table)
+        items = self._pages("scan", TableName=name, ConsistentRead=True)
+        return sorted(items, key=lambda i: (str(i[schema.partition_key]), str(i[schema.sort_key])))
+
+    def _pages(self, operation: str, **request: Any) -> list[Item]:
+        paginator = self.client.get_paginator(operation)
+        return [_decode(raw) for page in paginator.paginate(**request) for raw in page["Items"]]
+
+
+class _Expression:
+    """A Condition as a DynamoDB ConditionExpression with placeholder names and values."""
+
+    def __init__(self, schema: TableSchema) -> None:
+        self.schema = schema
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def _name(self, field: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = field
+        return placeholder
+
+    def _value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def render(self, condition: Condition) -> str:
+        match condition:
+            case Absent():
+                return f"attribute_not_exists({self._name(self.schema.partition_key)})"
+            case Equals(field, value):
+                return f"{self._name(field)} = {self._value(value)}"
+            case Before(field, value):
+                return f"{self._name(field)} < {self._value(value)}"
+            case AllOf(parts):
+                return "(" + " AND ".join(self.render(part) for part in parts) + ")"
+            case AnyOf(parts):
+                return "(" + " OR ".join(self.render(part) for part in parts) + ")"
+        raise TypeError(f"not a condition: {condition!r}")
+
+
+def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in item.items()}
+
+
+def _decode(raw: Mapping[str, Any]) -> Item:
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in raw.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the ports speak plain ints."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
