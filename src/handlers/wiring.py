@@ -46,9 +46,10 @@ def local_ports(
     now: datetime | None = None,
 ) -> Ports:
     """The embedded backend over a workspace folder: SQLite state, files, an outbox folder."""
+    from backoffice.adapters.csv_sheet import CsvSheet
     from backoffice.adapters.local.outbox import OutboxChat, OutboxMailer
     from backoffice.adapters.local.scheduling import InlineBus, LocalScheduler, SystemClock
-    from backoffice.adapters.local.storage import CsvSheet, FolderBlobs
+    from backoffice.adapters.local.storage import FolderBlobs
     from backoffice.adapters.local.tables import SqliteTables
 
     database = workspace / "state.db"
@@ -57,7 +58,7 @@ def local_ports(
         clock=SystemClock() if now is None else FixedClock(now),
         tables=SqliteTables(database, tables),
         blobs=FolderBlobs(workspace),
-        sheet=CsvSheet(workspace / sheet_file),
+        sheet=CsvSheet(FolderBlobs(workspace), sheet_file),
         scheduler=LocalScheduler(database),
         mailer=OutboxMailer(outbox, sender=settings.mail_from or settings.admin),
         chat=OutboxChat(outbox),

@@ -4,6 +4,7 @@ them, so a fake cannot drift from the embedded backend or from AWS (moto, in pro
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from backoffice.adapters.csv_sheet import CsvSheet
 from backoffice.adapters.fake import FakeBlobs, FakeScheduler, FakeSheet, FakeTables
 from backoffice.adapters.local.scheduling import LocalScheduler
-from backoffice.adapters.local.storage import CsvSheet, FolderBlobs
+from backoffice.adapters.local.storage import FolderBlobs
 from backoffice.adapters.local.tables import SqliteTables
 from backoffice.ports import TableSchema
 
@@ -140,11 +142,22 @@ class RecordingScheduler:
         return out
 
 
+def _sheet_text() -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(SHEET)
+    return out.getvalue().encode()
+
+
 def _csv_sheet(tmp: Path) -> CsvSheet:
-    path = tmp / "registry.csv"
-    with path.open("w", newline="") as out:
-        csv.writer(out, lineterminator="\n").writerows(SHEET)
-    return CsvSheet(path)
+    (tmp / "registry.csv").write_bytes(_sheet_text())
+    return CsvSheet(FolderBlobs(tmp), "registry.csv")
+
+
+@contextmanager
+def s3_sheet(tmp: Path) -> Iterator[Any]:
+    with s3_blobs(tmp) as blobs:
+        blobs.put("registry.csv", _sheet_text())
+        yield CsvSheet(blobs, "registry.csv")
 
 
 def _plain(build: Callable[[Path], Any]) -> Factory:
@@ -164,6 +177,7 @@ BLOBS: dict[str, Factory] = {
 SHEETS: dict[str, Factory] = {
     "fake": _plain(lambda tmp: FakeSheet([list(row) for row in SHEET])),
     "local": _plain(_csv_sheet),
+    "aws": s3_sheet,
 }
 SCHEDULERS: dict[str, Factory] = {
     "fake": _plain(lambda tmp: FakeScheduler()),
