@@ -7,8 +7,59 @@ from typing import Any
 
 from backoffice.core.settings import Settings
 from backoffice.handlers import pages, web
+from backoffice.handlers.logs import log
 from backoffice.services import expiry_watcher as service
 from backoffice.services.runtime import Ports
+
+
+def watcher(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Daily schedule: decide the tick's moves and put them on the bus."""
+    from backoffice.handlers.wiring import expiry_watcher
+
+    ports, settings = expiry_watcher()
+    result = service.tick(ports, settings)
+    for problem in result.problems:
+        log("sheet_problem", **problem.as_json())
+    log(
+        "tick",
+        moves=len(result.moves),
+        problems=len(result.problems),
+        archived=len(result.archived),
+        at=result.now.isoformat(),
+    )
+    return {"moves": len(result.moves), "problems": len(result.problems)}
+
+
+def dispatch(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """A move from the bus rule (`detail`) or from a deferred one-off (`move`). An exception
+    fails the invocation, so the platform retries it; the claim makes a retry safe."""
+    from backoffice.handlers.wiring import expiry_watcher
+
+    detail = event.get("move") or event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise ValueError("dispatch expects an EventBridge event with a detail, or a move payload")
+    ports, settings = expiry_watcher()
+    delivery = service.dispatch(ports, settings, detail)
+    log(
+        "dispatch",
+        key=delivery.key,
+        status=delivery.status,
+        channel=delivery.channel,
+        until=delivery.until.isoformat() if delivery.until else None,
+        error=delivery.error,
+    )
+    return {"status": delivery.status, "key": delivery.key}
+
+
+def digest(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Weekly schedule: the digest to the admin, once per week."""
+    from backoffice.handlers.wiring import expiry_watcher
+
+    ports, settings = expiry_watcher()
+    delivery = service.digest(ports, settings)
+    status = delivery.status if delivery else "not_due"
+    log("digest", status=status)
+    return {"status": status}
 
 
 def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

@@ -66,14 +66,136 @@ def local_ports(
     )
 
 
+class Lazy:
+    """An adapter built on first use: a cold start pays only for the clients it touches."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._built: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._built is None:
+            self._built = self._build()
+        return getattr(self._built, name)
+
+
 @cache
-def expiry_watcher() -> tuple[Ports, Settings]:
-    """Ports for the expiry watcher's handlers in this execution environment, built on first use."""
+def aws_client(service: str) -> Any:
+    """One boto3 session per environment, one client per service, standard retry mode."""
+    from botocore.config import Config
+
+    return _session().client(service, config=Config(retries={"mode": "standard"}))
+
+
+@cache
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise RuntimeError(f"environment variable {name} is not set (the SAM template sets it)")
+    return value
+
+
+def aws_expiry_watcher_ports(settings: Settings) -> Ports:
+    """The expiry watcher's ports on AWS, from the environment the SAM template sets."""
     from backoffice.services.expiry_watcher import TABLES
 
-    backend = os.environ.get("BACKOFFICE_BACKEND", "local")
+    def tables() -> Any:
+        from backoffice.adapters.aws.tables import DynamoTables
+
+        names = {schema.name: env(_table_variable(schema.name), schema.name) for schema in TABLES}
+        return DynamoTables(aws_client("dynamodb"), TABLES, names)
+
+    def blobs() -> Any:
+        from backoffice.adapters.aws.storage import S3Blobs
+
+        return S3Blobs(
+            aws_client("s3"), env("EW_RULES_BUCKET"), {"registry.csv": env("EW_REGISTRY_BUCKET")}
+        )
+
+    def sheet() -> Any:
+        from backoffice.adapters.csv_sheet import CsvSheet
+
+        return CsvSheet(Lazy(blobs), "registry.csv")
+
+    def scheduler() -> Any:
+        from backoffice.adapters.aws.scheduling import EventBridgeScheduler
+
+        return EventBridgeScheduler(
+            aws_client("scheduler"),
+            env("EW_SCHEDULE_GROUP", "default"),
+            env("EW_DISPATCH_ARN"),
+            env("EW_SCHEDULER_ROLE_ARN"),
+            settings.timezone,
+        )
+
+    def mailer() -> Any:
+        from backoffice.adapters.aws.messaging import SesMailer
+
+        return SesMailer(aws_client("ses"), settings.mail_from or settings.admin)
+
+    def chat() -> Any:
+        from backoffice.adapters.slack.chat import SlackChat, web_client
+
+        return SlackChat(web_client(settings.secret("slack_bot_token")))
+
+    def bus() -> Any:
+        from backoffice.adapters.aws.messaging import EventBridgeBus
+
+        return EventBridgeBus(aws_client("events"), env("EW_BUS_NAME", "default"), "backoffice.ew")
+
+    from backoffice.adapters.local.scheduling import SystemClock
+
+    return Ports(
+        clock=SystemClock(),
+        tables=Lazy(tables),
+        blobs=Lazy(blobs),
+        sheet=Lazy(sheet),
+        scheduler=Lazy(scheduler),
+        mailer=Lazy(mailer),
+        chat=Lazy(chat),
+        bus=Lazy(bus),
+    )
+
+
+def _table_variable(name: str) -> str:
+    """ew-pings-archive -> EW_TABLE_PINGS_ARCHIVE"""
+    return "EW_TABLE_" + name.removeprefix("ew-").replace("-", "_").upper()
+
+
+def aws_settings() -> Settings:
+    from backoffice.adapters.aws.config import load_aws_settings
+
+    secret_ids = {
+        "link_secret": env("EW_LINK_SECRET_ID", "ew/links/secret"),
+        "slack_bot_token": env("EW_SLACK_TOKEN_ID", "ew/slack/bot-token"),
+        "slack_signing_secret": env("EW_SLACK_SIGNING_SECRET_ID", "ew/slack/signing-secret"),
+    }
+    return load_aws_settings(
+        aws_client("ssm"),
+        aws_client("secretsmanager"),
+        env("EW_CONFIG_PARAMETER", "/ew/config/backoffice.toml"),
+        secret_ids,
+    )
+
+
+@cache
+def expiry_watcher() -> tuple[Ports, Settings]:
+    """The expiry watcher's ports and settings in this execution environment, built on first
+    use: AWS in Lambda, or the embedded backend with BACKOFFICE_BACKEND=local."""
+    from backoffice.services.expiry_watcher import TABLES
+
+    backend = os.environ.get("BACKOFFICE_BACKEND", "aws")
+    if backend == "aws":
+        settings = aws_settings()
+        return aws_expiry_watcher_ports(settings), settings
     if backend != "local":
-        raise RuntimeError(f"BACKOFFICE_BACKEND={backend!r} is not supported; use 'local'")
+        raise RuntimeError(f"BACKOFFICE_BACKEND={backend!r}: expected aws or local")
     workspace = Path(os.environ.get("BACKOFFICE_WORKSPACE", "."))
     settings = read_settings(workspace)
     return local_ports(workspace, settings, TABLES, "registry.csv", no_events), settings

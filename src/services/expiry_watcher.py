@@ -517,18 +517,24 @@ def ack_row(ack: ew.Ack, action: ew.Action, now: datetime, item: ew.Item | None)
 
 
 def write_audit(tables: Tables, entry: ew.AuditEntry) -> None:
-    tables.put(
-        AUDIT,
-        {
-            "item_id": entry.item_id,
-            "ts": entry.ts,
-            "action": entry.action,
-            "by_user": entry.by_user,
-            "before": dict(entry.before),
-            "after": dict(entry.after),
-            "outcome": entry.outcome,
-        },
-    )
+    """Append one audit row. Rows are never overwritten: two answers that share a timestamp
+    and request id (a retried request) get distinct sort keys."""
+    row = {
+        "item_id": entry.item_id,
+        "ts": entry.ts,
+        "action": entry.action,
+        "by_user": entry.by_user,
+        "before": dict(entry.before),
+        "after": dict(entry.after),
+        "outcome": entry.outcome,
+    }
+    for attempt in range(1, 100):
+        try:
+            tables.put(AUDIT, row, Absent())
+            return
+        except ConditionFailed:
+            row["ts"] = f"{entry.ts}#{attempt + 1}"
+    raise RuntimeError(f"could not find a free audit key for {entry.ts}")
 
 
 def _current_item(ports: Ports, settings: Settings, item_id: str) -> ew.Item | None:

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from backoffice.ports import Blob
 
 
 class S3Blobs:
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+    """Keys live in `bucket` unless `routes` names another bucket for them (the registry mirror
+    and the rules and voice docs sit in buckets of their own)."""
+
+    def __init__(self, client: Any, bucket: str, routes: Mapping[str, str] | None = None) -> None:
         self.client = client
         self.bucket = bucket
-        self.prefix = prefix
+        self.routes = dict(routes or {})
 
     def get(self, key: str) -> Blob | None:
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            response = self.client.get_object(Bucket=self.routes.get(key, self.bucket), Key=key)
         except self.client.exceptions.NoSuchKey:
             return None
         body = response["Body"].read()
         return Blob(body, _version(response))
 
     def put(self, key: str, body: bytes) -> str:
-        response = self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=body)
+        response = self.client.put_object(
+            Bucket=self.routes.get(key, self.bucket), Key=key, Body=body
+        )
         return _version(response)
 
 

@@ -1,0 +1,226 @@
+"""End to end on moto: watcher -> EventBridge -> (SQS) -> dispatch -> SES, a deferred one-off on
+EventBridge Scheduler, then the owner's link through the ack handler -> DynamoDB and S3."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from freezegun import freeze_time
+
+from backoffice.handlers import expiry_watcher as handlers
+from backoffice.handlers import wiring
+from backoffice.services.expiry_watcher import TABLES
+
+REGION = "us-east-1"
+EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/expiry-watcher"
+SAMPLES = Path(__file__).parents[2] / "../shared/fixtures/aws-events"
+DISPATCH_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ew-dispatch"
+REGISTRY = (
+    "item_id,name,expires_on,owner,category,notice_days\n"
+    "LIC-1,Business licence,2026-12-20,maria@example.com,,\n"
+    "CON-1,Cleaning contract,2026-12-04,dan@example.com,,\n"
+    "FAR-1,Office lease,2027-09-01,maria@example.com,,\n"
+)
+
+
+def settings_text() -> str:
+    text = (EXAMPLE / "backoffice.toml").read_text()
+    return text.replace('link_secret = "{link_secret}"\n', "").replace(
+        'public_url = "http://127.0.0.1:8787"', 'public_url = "https://ack.example.com"'
+    )
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("BACKOFFICE_BACKEND", raising=False)
+    environment = {
+        "EW_RULES_BUCKET": "ew-rules-source",
+        "EW_REGISTRY_BUCKET": "ew-registry-source",
+        "EW_DISPATCH_ARN": DISPATCH_ARN,
+        "EW_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ew-scheduler",
+        "EW_SCHEDULE_GROUP": "default",
+        "EW_CONFIG_PARAMETER": "/ew/config/backoffice.toml",
+        **{wiring._table_variable(s.name): f"prod-{s.name}" for s in TABLES},
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        _clear_caches()
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for schema in TABLES:
+            dynamodb.create_table(
+                TableName=f"prod-{schema.name}",
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[
+                    {"AttributeName": schema.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": schema.sort_key, "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": schema.partition_key, "AttributeType": "S"},
+                    {"AttributeName": schema.sort_key, "AttributeType": "S"},
+                ],
+            )
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in ("ew-rules-source", "ew-registry-source"):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket="ew-registry-source", Key="registry.csv", Body=REGISTRY.encode())
+        for name in ("rules.toml", "voice.toml"):
+            s3.put_object(Bucket="ew-rules-source", Key=name, Body=(EXAMPLE / name).read_bytes())
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name="/ew/config/backoffice.toml", Value=settings_text(), Type="SecureString"
+        )
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        for name, value in (
+            ("ew/links/secret", "link-secret-from-secrets-manager"),
+            ("ew/slack/bot-token", "xoxb-test"),
+            ("ew/slack/signing-secret", "signing"),
+        ):
+            secrets.create_secret(Name=name, SecretString=value)
+        boto3.client("ses", region_name=REGION).verify_email_identity(
+            EmailAddress="watcher@example.com"
+        )
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue = sqs.create_queue(QueueName="ew-dispatch")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events.put_rule(
+            Name="ew-moves",
+            EventPattern=json.dumps(
+                {
+                    "source": ["backoffice.ew"],
+                    "detail-type": ["ew.first_alert", "ew.reminder", "ew.escalate"],
+                }
+            ),
+        )
+        events.put_targets(Rule="ew-moves", Targets=[{"Id": "dispatch", "Arn": queue_arn}])
+        yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
+        _clear_caches()
+
+
+def _clear_caches() -> None:
+    wiring.expiry_watcher.cache_clear()
+    wiring.aws_client.cache_clear()
+    wiring._session.cache_clear()
+
+
+def scheduled_event() -> dict[str, Any]:
+    path = SAMPLES / "aws_powertools_eventBridgeSchedulerEvent.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}
+
+
+def drain(world: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events the bus rule delivered, as the dispatch function receives them."""
+    out = []
+    while (
+        batch := world["sqs"]
+        .receive_message(QueueUrl=world["queue"], MaxNumberOfMessages=10)
+        .get("Messages", [])
+    ):
+        for message in batch:
+            out.append(json.loads(message["Body"]))
+            world["sqs"].delete_message(
+                QueueUrl=world["queue"], ReceiptHandle=message["ReceiptHandle"]
+            )
+    return out
+
+
+def sent_mail() -> list[Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def items(world: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    return world["dynamodb"].scan(TableName=f"prod-{table}")["Items"]
+
+
+def test_watcher_dispatch_and_ack_on_aws(deployed: dict[str, Any]) -> None:
+    with freeze_time("2026-12-01 13:00:00"):  # Tuesday 08:00 in New York
+        assert handlers.watcher(scheduled_event(), None) == {"moves": 3, "problems": 0}
+        events = drain(deployed)
+        assert sorted(e["detail-type"] for e in events) == [
+            "ew.escalate",
+            "ew.first_alert",
+            "ew.first_alert",
+        ]
+        results = [handlers.dispatch(event, None) for event in events]
+        assert {r["status"] for r in results} == {"sent"}
+        redelivered = {handlers.dispatch(event, None)["status"] for event in events}
+        assert redelivered <= {"dropped", "duplicate"}  # at-least-once delivery, sent once
+    mails = sent_mail()
+    assert len(mails) == 3
+    pings = items(deployed, "ew-pings")
+    assert sorted(p["move"]["S"] for p in pings) == ["escalate", "first_alert", "first_alert"]
+    assert {p["status"]["S"] for p in pings} == {"sent"}
+
+    licence = next(m for m in mails if "Business licence" in m.raw_data)
+    body = email.message_from_string(licence.raw_data, policy=email.policy.default)
+    text = body.get_body(("plain",)).get_content()
+    token = re.search(r"Renew: https://ack\.example\.com/ew/ack\?t=([A-Za-z0-9_.-]+)", text)
+    assert token, "the email carries the renew link"
+    form = urlencode({"t": token.group(1), "date": "2027-12-20"}).encode()
+    request = {
+        "version": "2.0",
+        "rawPath": "/ew/ack",
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {"http": {"method": "POST", "path": "/ew/ack"}, "requestId": "r-1"},
+        "body": base64.b64encode(form).decode(),
+        "isBase64Encoded": True,
+    }
+    with freeze_time("2026-12-01 15:00:00"):
+        response = handlers.ack_handler(request, None)
+        again = handlers.ack_handler(request, None)
+    assert response["statusCode"] == 200 and "renewed to 2027-12-20" in response["body"]
+    assert again["statusCode"] == 409
+    registry = deployed["s3"].get_object(Bucket="ew-registry-source", Key="registry.csv")
+    assert "LIC-1,Business licence,2027-12-20" in registry["Body"].read().decode()
+    assert [a["action"]["S"] for a in items(deployed, "ew-ack")] == ["renew"]
+    assert sorted(a["action"]["S"] for a in items(deployed, "ew-audit")) == ["rejected", "renew"]
+    archived = items(deployed, "ew-pings-archive")
+    assert [a["chain_id"]["S"] for a in archived] == ["LIC-1@2026-12-20"]
+
+
+def test_a_night_move_is_booked_on_eventbridge_scheduler(deployed: dict[str, Any]) -> None:
+    with freeze_time("2026-12-05 13:00:00"):  # Saturday
+        handlers.watcher(scheduled_event(), None)
+        events = drain(deployed)
+        assert {handlers.dispatch(e, None)["status"] for e in events} == {"deferred"}
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    schedules = scheduler.list_schedules(GroupName="default")["Schedules"]
+    assert len(schedules) == len(events)
+    detail = scheduler.get_schedule(Name=schedules[0]["Name"], GroupName="default")
+    assert detail["ScheduleExpression"] == "at(2026-12-07T08:00:00)"
+    assert detail["ScheduleExpressionTimezone"] == "America/New_York"
+    assert detail["ActionAfterCompletion"] == "DELETE"
+    assert detail["Target"]["Arn"] == DISPATCH_ARN
+    payload = json.loads(detail["Target"]["Input"])
+    with freeze_time("2026-12-07 13:00:00"):  # the one-off fires on Monday 08:00
+        assert handlers.dispatch(payload, None)["status"] == "sent"
+    assert len(sent_mail()) == 1
+
+
+def test_dispatch_refuses_an_event_without_a_move(deployed: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="detail"):
+        handlers.dispatch(scheduled_event(), None)
