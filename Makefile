@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # package through this link instead.
 MYPY_ROOT := build/mypy
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ test: lint typecheck
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/tick.py
+
+# The Lambda bundle: the library and its runtime dependencies for Linux arm64 / Python 3.14.
+# boto3 is left to the Lambda runtime's copy.
+package: $(BIN)/python
+	rm -rf build/lambda build/backoffice-lambda.zip
+	$(BIN)/pip install --quiet --target build/lambda --platform manylinux2014_aarch64 \
+		--implementation cp --python-version 3.14 --only-binary=:all: --upgrade .
+	rm -rf build/lambda/boto3 build/lambda/botocore build/lambda/s3transfer
+	cd build/lambda && $(abspath $(BIN)/python) -m zipfile -c ../backoffice-lambda.zip .
+	@echo "Upload build/backoffice-lambda.zip to your code bucket (see deploy/README.md)."
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -842,3 +842,54 @@ def _digest_status(status: ChainStatus, item: Item, today: date) -> str:
     if status.escalated:
         label += ", escalated"
     return label
+
+
+# --- the monthly summary -----------------------------------------------------------------------
+
+SUMMARY_INSTRUCTIONS = (
+    "You write a one-paragraph monthly note for a small business's owners about their contracts, "
+    "licences and insurance. Use only the facts given. Plain words, no headings, no lists, at "
+    "most 120 words. Name anything overdue or escalated first."
+)
+
+
+def summary_facts(items: Sequence[Item], state: State, month_start: date, month_end: date) -> str:
+    """Last month in a plain table: the model's only source, and the fallback when it fails."""
+    names = {item.item_id: item.name for item in items}
+    pings = sorted(
+        (
+            p
+            for chain in state.pings.values()
+            for p in chain
+            if p.status == "sent" and p.sent_on and month_start <= p.sent_on <= month_end
+        ),
+        key=lambda p: (p.sent_on or month_start, p.item_id),
+    )
+    acks = sorted(
+        (a for chain in state.acks.values() for a in chain if month_start <= a.on <= month_end),
+        key=lambda a: (a.on, a.item_id),
+    )
+    sent = text_table(
+        ("date", "item", "message"),
+        [
+            (str(p.sent_on), names.get(p.item_id, p.item_id), p.move.replace("_", " "))
+            for p in pings
+        ],
+    )
+    answered = text_table(
+        ("date", "item", "answer"),
+        [
+            (
+                str(a.on),
+                names.get(a.item_id, a.item_id),
+                a.action
+                + (f" to {a.new_expiry}" if a.new_expiry else "")
+                + (f" until {a.snooze_until}" if a.snooze_until else ""),
+            )
+            for a in acks
+        ],
+    )
+    return (
+        f"Messages sent {month_start} to {month_end} ({len(pings)}):\n{sent}\n\n"
+        f"Answers from owners ({len(acks)}):\n{answered}"
+    )

@@ -62,6 +62,17 @@ def digest(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     return {"status": status}
 
 
+def summary(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Monthly schedule: last month in a paragraph by the model, or the plain table."""
+    from backoffice.handlers.wiring import expiry_watcher, summary_model
+
+    ports, settings = expiry_watcher()
+    delivery = service.summary(ports, settings, summary_model())
+    status = delivery.status if delivery else "not_due"
+    log("summary", status=status)
+    return {"status": status}
+
+
 def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Function URL: the links in alert emails (GET confirms, POST acts)."""
     from backoffice.handlers.wiring import expiry_watcher

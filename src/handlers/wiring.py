@@ -184,6 +184,24 @@ def aws_settings() -> Settings:
     )
 
 
+DEFAULT_SUMMARY_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+@cache
+def summary_model() -> Any:
+    """Bedrock in AWS; on the embedded backend there is no model and the summary falls back
+    to its plain table."""
+    if os.environ.get("BACKOFFICE_BACKEND", "aws") == "local":
+        from backoffice.adapters.local.model import NoModel
+
+        return NoModel()
+    from backoffice.adapters.aws.model import BedrockModel
+
+    return BedrockModel(
+        aws_client("bedrock-runtime"), env("EW_SUMMARY_MODEL_ID", DEFAULT_SUMMARY_MODEL)
+    )
+
+
 @cache
 def expiry_watcher() -> tuple[Ports, Settings]:
     """The expiry watcher's ports and settings in this execution environment, built on first

@@ -1,6 +1,15 @@
 """The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
 
-from backoffice.ports.messaging import Bus, Button, Chat, ChatMessage, Email, Event, Mailer
+from backoffice.ports.messaging import (
+    Bus,
+    Button,
+    Chat,
+    ChatMessage,
+    Email,
+    Event,
+    Mailer,
+    Model,
+)
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import Blob, Blobs, Sheet
 from backoffice.ports.tables import (
@@ -36,6 +45,7 @@ __all__ = [
     "Event",
     "Item",
     "Mailer",
+    "Model",
     "Scheduler",
     "Sheet",
     "TableSchema",

@@ -55,3 +55,8 @@ Event = tuple[str, dict[str, Any]]  # (detail type, detail)
 class Bus(Protocol):
     def emit(self, events: Sequence[Event]) -> None:
         """Publish every event, or raise: an event the bus did not take is never dropped."""
+
+
+class Model(Protocol):
+    def complete(self, instructions: str, prompt: str) -> str:
+        """Text from a language model; raises when the model cannot answer."""

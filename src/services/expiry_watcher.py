@@ -21,8 +21,8 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read, verify
-from backoffice.ports import Absent, Button, ConditionFailed, Tables, TableSchema
-from backoffice.services.delivery import Slot, send_once, stamp
+from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
+from backoffice.services.delivery import Slot, describe, send_once, stamp
 from backoffice.services.runtime import Ports, calendar_for, deliver_text, local_now
 
 PINGS = "ew-pings"
@@ -318,6 +318,41 @@ def digest(ports: Ports, settings: Settings) -> Delivery | None:
     plan = ew.plan_tick(docs.items, state, docs.rules, now)
     problems = (*docs.problems, *plan.problems)
     composed = ew.compose_digest(docs.items, state, problems, today, window_days=30)
+    return _send_to_admin(ports, settings, key, "digest", composed.subject, composed.text, now)
+
+
+# --- the monthly summary ------------------------------------------------------------------------
+
+
+def summary(ports: Ports, settings: Settings, model: Model) -> Delivery | None:
+    """Last month in one paragraph by the model, with the facts table under it; when the model
+    fails or says nothing usable, the table alone goes out, saying so. Once per month."""
+    now = local_now(ports.clock, settings)
+    if next_allowed(now, calendar_for(settings, now)) != now:
+        return None
+    month_end = now.date().replace(day=1) - timedelta(days=1)
+    month_start = month_end.replace(day=1)
+    key = move_key(ew.PREFIX, "summary", month_start.strftime("%Y-%m"))
+    docs = load_documents(ports, settings)
+    facts = ew.summary_facts(docs.items, load_state(ports.tables), month_start, month_end)
+    try:
+        narrative = model.complete(ew.SUMMARY_INSTRUCTIONS, facts)
+    except Exception as error:
+        narrative, reason = "", describe(error)
+    else:
+        reason = "" if len(narrative) >= 40 else "the model returned too little text"
+    if reason:
+        text = f"(The written summary is unavailable this month: {reason}.)\n\n{facts}"
+    else:
+        text = f"{narrative}\n\nThe facts behind it:\n\n{facts}"
+    subject = f"Expiry watcher: {month_start:%B %Y} in summary"
+    return _send_to_admin(ports, settings, key, "summary", subject, text, now)
+
+
+def _send_to_admin(
+    ports: Ports, settings: Settings, key: str, kind: str, subject: str, text: str, now: datetime
+) -> Delivery | None:
+    """A message of the system's own (digest, summary) to the admin, at most once per key."""
     slot = Slot(
         PINGS,
         DIGEST_ID,
@@ -327,7 +362,7 @@ def digest(ports: Ports, settings: Settings) -> Delivery | None:
             "chain_index": key,
             "key": key,
             "chain_id": DIGEST_ID,
-            "move": "digest",
+            "move": kind,
             "number": 0,
             "recipient": settings.admin,
         },
@@ -336,16 +371,16 @@ def digest(ports: Ports, settings: Settings) -> Delivery | None:
         ports.tables,
         slot,
         now,
-        lambda: deliver_text(ports, settings.admin, composed.subject, composed.text, (), key),
-        {"ping_date": today.isoformat(), "dispatched_via": channel_of(settings.admin)},
+        lambda: deliver_text(ports, settings.admin, subject, text, (), key),
+        {"ping_date": now.date().isoformat(), "dispatched_via": channel_of(settings.admin)},
     )
     if outcome.status == "duplicate":
         return None
     return Delivery(
         status=outcome.status,
         key=key,
-        move="digest",
-        subject="digest",
+        move=kind,
+        subject=kind,
         to=(settings.admin,),
         channel=channel_of(settings.admin),
         at=now,
