@@ -42,9 +42,13 @@ def _unb64(text: str) -> bytes:
     if not text or any(c not in _ALPHABET for c in text):
         raise TokenError("malformed")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise TokenError("malformed") from None
+    if _b64(data) != text:
+        # Unused low bits in the last character would let two strings carry one token.
+        raise TokenError("malformed")
+    return data
 
 
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -48,6 +48,9 @@ class Chat(Protocol):
     def update(self, message_id: str, text: str) -> None:
         """Replace a posted message's text and remove its buttons."""
 
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a dialog in answer to a person's click (Slack's views.open)."""
+
 
 Event = tuple[str, dict[str, Any]]  # (detail type, detail)
 

@@ -483,16 +483,22 @@ class ActionResult:
 
 
 def act_on_link(
-    ports: Ports, settings: Settings, token: str, chosen_date: str, request_id: str
+    ports: Ports,
+    settings: Settings,
+    token: str,
+    chosen_date: str,
+    request_id: str,
+    by_user: str | None = None,
 ) -> ActionResult:
-    """POST from the confirmation page: spend the link, then apply the answer."""
+    """POST from the confirmation page, or a Slack button: spend the link, then apply the
+    answer. `by_user` names who answered when the channel knows better than the link."""
     now = local_now(ports.clock, settings)
     secret = settings.secret(LINK_SECRET)
     try:
         claim = read(secret, token, now)
     except TokenError as error:
         return _refuse_token(ports, secret, token, error, now, request_id)
-    action = _action(claim, chosen_date, request_id)
+    action = _action(claim, chosen_date, request_id, by_user)
     try:
         ports.tables.put(
             NONCES,
@@ -578,7 +584,7 @@ def _current_item(ports: Ports, settings: Settings, item_id: str) -> ew.Item | N
     return next((item for item in items if item.item_id == item_id), None)
 
 
-def _action(claim: LinkClaim, chosen_date: str, request_id: str) -> ew.Action:
+def _action(claim: LinkClaim, chosen_date: str, request_id: str, by_user: str | None) -> ew.Action:
     try:
         chosen = date.fromisoformat(chosen_date.strip()) if chosen_date.strip() else None
     except ValueError:
@@ -587,7 +593,7 @@ def _action(claim: LinkClaim, chosen_date: str, request_id: str) -> ew.Action:
         kind=claim.action,  # type: ignore[arg-type]
         item_id=claim.subject,
         chain_id=claim.chain,
-        by_user=claim.by or "link",
+        by_user=by_user or claim.by or "link",
         request_id=request_id,
         new_expires_on=chosen if claim.action == "renew" else None,
         snooze_until=chosen if claim.action == "snooze" else None,

@@ -123,6 +123,9 @@ class StampedChat:
     def update(self, message_id: str, text: str) -> None:
         self.inner.update(message_id, text)
 
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        self.inner.open_modal(trigger_id, view)
+
 
 class World:
     def __init__(self, rows: list[list[str]], start: datetime, digest_day: str = "off") -> None:

@@ -26,6 +26,7 @@ class FakeMailer:
 class FakeChat:
     posted: list[ChatMessage] = field(factory=list)
     updates: list[tuple[str, str]] = field(factory=list)
+    modals: list[tuple[str, dict[str, Any]]] = field(factory=list)
     faults: Faults = field(factory=Faults)
 
     def post(self, message: ChatMessage) -> str:
@@ -36,6 +37,10 @@ class FakeChat:
     def update(self, message_id: str, text: str) -> None:
         self.faults.hit("update")
         self.updates.append((message_id, text))
+
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        self.faults.hit("open_modal")
+        self.modals.append((trigger_id, view))
 
 
 @define

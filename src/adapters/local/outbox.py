@@ -66,5 +66,11 @@ class OutboxChat:
             {"channel": channel, "text": text, "blocks": resolved_blocks(text)},
         )
 
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        stem = safe_name(f"modal-{trigger_id}")
+        self._write(
+            _unique(self.outbox, stem, ".modal.json"), {"trigger_id": trigger_id, "view": view}
+        )
+
     def _write(self, path: Path, body: dict[str, Any]) -> None:
         write_atomically(path, json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -32,3 +32,23 @@ def message_blocks(message: ChatMessage) -> list[dict[str, Any]]:
 def resolved_blocks(text: str) -> list[dict[str, Any]]:
     """The message after someone answered: the outcome, and no buttons left to press."""
     return [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT])).to_dict()]
+
+
+def date_modal(
+    callback_id: str, title: str, label: str, submit: str, initial: str | None, metadata: str
+) -> dict[str, Any]:
+    """A modal asking for one date (Renew: the new expiry; Snooze: until when)."""
+    from slack_sdk.models.blocks import DatePickerElement, InputBlock
+    from slack_sdk.models.views import View
+
+    picker = DatePickerElement(action_id="date", initial_date=initial)
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=title[:24],
+        submit=submit,
+        close="Cancel",
+        private_metadata=metadata,
+        blocks=[InputBlock(block_id="date_block", label=label, element=picker)],
+    )
+    return view.to_dict()
