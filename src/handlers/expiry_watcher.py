@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import pages, web
+from backoffice.handlers import pages, slack_requests, web
 from backoffice.handlers.logs import log
 from backoffice.services import expiry_watcher as service
 from backoffice.services.runtime import Ports
@@ -83,6 +84,8 @@ def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, A
 
 def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> dict[str, Any]:
     request = web.request_from_event(event)
+    if request.path.rstrip("/") == SLACK_PATH and request.method == "POST":
+        return handle_slack(request, ports, settings)
     if request.path.rstrip("/") != service.LINK_PATH:
         return web.text_response(404, "Not found.")
     if request.method == "GET":
@@ -112,3 +115,88 @@ def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> di
         )
         return web.html_response(result.status, pages.page(result.title, result.message))
     return web.text_response(405, "Use GET to open a link and POST to confirm it.")
+
+
+# --- Slack interactivity -----------------------------------------------------------------------
+
+SLACK_PATH = "/slack/actions"
+DATE_ACTIONS = ("renew", "snooze")
+
+
+def handle_slack(request: web.Request, ports: Ports, settings: Settings) -> dict[str, Any]:
+    """Buttons and modals. Answers well inside Slack's three seconds: one state change at most,
+    and the outcome is shown by updating the original message."""
+    try:
+        payload = slack_requests.verified_payload(
+            request, settings.secret("slack_signing_secret"), ports.clock.now()
+        )
+    except slack_requests.Refused as refused:
+        return refused.response
+    user = str(payload["user"].get("id", ""))
+    try:
+        if payload.get("type") == "block_actions":
+            return _button(payload, user, request, ports, settings)
+        if payload.get("type") == "view_submission":
+            return _modal(payload, user, request, ports, settings)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return web.text_response(400, "The payload is missing a field this action needs.")
+    return web.text_response(400, f"Unsupported interaction type {payload.get('type')!r}.")
+
+
+def _button(
+    payload: dict[str, Any], user: str, request: web.Request, ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    action = payload["actions"][0]
+    token = str(action.get("value", ""))
+    container = payload["container"]
+    channel, message = (
+        container["channel_id"],
+        f"{container['channel_id']}:{container['message_ts']}",
+    )
+    if action["action_id"] in DATE_ACTIONS:
+        from backoffice.adapters.slack.blocks import date_modal  # slack_sdk only when needed
+
+        view = service.open_link(ports, settings, token)
+        if view.form is None or view.form.date_label is None:
+            ports.chat.whisper(channel, user, view.message)
+            return slack_requests.json_response({})
+        initial = view.form.date_default or view.form.date_min
+        ports.chat.open_modal(
+            payload["trigger_id"],
+            date_modal(
+                callback_id=f"ew_{action['action_id']}",
+                title=service.LABELS[view.form.action],
+                label=view.form.date_label,
+                submit=view.form.button,
+                initial=initial.isoformat() if initial else None,
+                metadata=json.dumps({"t": token, "m": message}),
+            ),
+        )
+        return slack_requests.json_response({})
+    if action["action_id"] != "ack_only":
+        return web.text_response(400, f"Unknown action {action['action_id']!r}.")
+    result = service.act_on_link(
+        ports, settings, token, "", request.request_id, by_user=f"slack:{user}"
+    )
+    if result.accepted:
+        ports.chat.update(message, f"{result.message} (<@{user}>)")
+    else:
+        ports.chat.whisper(channel, user, result.message)
+    return slack_requests.json_response({})
+
+
+def _modal(
+    payload: dict[str, Any], user: str, request: web.Request, ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    view = payload["view"]
+    meta = json.loads(view["private_metadata"])
+    chosen = view["state"]["values"]["date_block"]["date"].get("selected_date") or ""
+    result = service.act_on_link(
+        ports, settings, meta["t"], chosen, request.request_id, by_user=f"slack:{user}"
+    )
+    if not result.accepted:
+        return slack_requests.json_response(
+            {"response_action": "errors", "errors": {"date_block": result.message}}
+        )
+    ports.chat.update(meta["m"], f"{result.message} (<@{user}>)")
+    return slack_requests.json_response({"response_action": "clear"})

@@ -51,6 +51,9 @@ class Chat(Protocol):
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Open a dialog in answer to a person's click (Slack's views.open)."""
 
+    def whisper(self, channel: str, user: str, text: str) -> None:
+        """A message only `user` sees in `channel` (Slack's chat.postEphemeral)."""
+
 
 Event = tuple[str, dict[str, Any]]  # (detail type, detail)
 

@@ -525,6 +525,8 @@ def act_on_link(
         raise
     if transition.accepted:
         return ActionResult(200, "Done", transition.message, True)
+    # A refused answer (a date out of range, say) leaves the link usable for a corrected one.
+    ports.tables.delete_many(NONCES, [(claim.nonce, "link")])
     return ActionResult(409, "Nothing changed", transition.message, False)
 
 

@@ -216,3 +216,14 @@ def test_a_broken_rules_doc_stops_the_tick_with_file_and_line() -> None:
     with pytest.raises(service.DocumentError) as error:
         world.tick()
     assert error.value.file == "rules.toml" and error.value.line == 2
+
+
+def test_a_refused_date_leaves_the_link_usable_for_a_corrected_one() -> None:
+    world = World([row("LIC-1", "2026-12-20")], TUESDAY)
+    world.run_day()
+    token = world.links("ew:LIC-1:2026-12-20:first_alert")["Snooze"]
+    late = service.act_on_link(world.ports, world.settings, token, "2027-03-01", "req-1")
+    assert not late.accepted and "no later than" in late.message
+    fixed = service.act_on_link(world.ports, world.settings, token, "2026-12-10", "req-2")
+    assert fixed.accepted
+    assert [r["action"] for r in world.rows(service.AUDIT)] == ["rejected", "snooze"]

@@ -39,6 +39,7 @@ digest_day = "{digest_day}"
 
 [secrets]
 link_secret = "test-link-secret-0123456789"
+slack_signing_secret = "8f742231b10e8888abcd99yyyzzz85a5"
 """
 
 RULES_TOML = """
@@ -125,6 +126,9 @@ class StampedChat:
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         self.inner.open_modal(trigger_id, view)
+
+    def whisper(self, channel: str, user: str, text: str) -> None:
+        self.inner.whisper(channel, user, text)
 
 
 class World:

@@ -27,6 +27,7 @@ class FakeChat:
     posted: list[ChatMessage] = field(factory=list)
     updates: list[tuple[str, str]] = field(factory=list)
     modals: list[tuple[str, dict[str, Any]]] = field(factory=list)
+    whispers: list[tuple[str, str, str]] = field(factory=list)
     faults: Faults = field(factory=Faults)
 
     def post(self, message: ChatMessage) -> str:
@@ -41,6 +42,10 @@ class FakeChat:
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         self.faults.hit("open_modal")
         self.modals.append((trigger_id, view))
+
+    def whisper(self, channel: str, user: str, text: str) -> None:
+        self.faults.hit("whisper")
+        self.whispers.append((channel, user, text))
 
 
 @define

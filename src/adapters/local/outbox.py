@@ -72,5 +72,9 @@ class OutboxChat:
             _unique(self.outbox, stem, ".modal.json"), {"trigger_id": trigger_id, "view": view}
         )
 
+    def whisper(self, channel: str, user: str, text: str) -> None:
+        path = _unique(self.outbox, safe_name(f"ephemeral-{channel}-{user}"), ".ephemeral.json")
+        self._write(path, {"channel": channel, "user": user, "text": text})
+
     def _write(self, path: Path, body: dict[str, Any]) -> None:
         write_atomically(path, json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))
