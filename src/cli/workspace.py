@@ -11,7 +11,7 @@ from pathlib import Path
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.documents import DocumentError
 from backoffice.core.problems import Problem
-from backoffice.core.settings import SETTINGS_FILE, SYSTEMS, load_settings
+from backoffice.core.settings import SETTINGS_FILE, SYSTEMS, holiday_problem, load_settings
 from backoffice.core.sheet import read_csv
 
 EXAMPLE_FILES = {"expiry-watcher": ("backoffice.toml", "rules.toml", "voice.toml", "registry.csv")}
@@ -56,6 +56,9 @@ def check_workspace(workspace: Path) -> list[Problem]:
         ) from None
     except DocumentError as error:
         return [_problem(error)]
+    holidays = holiday_problem(settings, settings_text)
+    if holidays is not None:
+        problems.append(_problem(holidays))
     if settings.system != ew.SYSTEM:
         raise UserError(f"{SETTINGS_FILE}: system {settings.system!r} is not built yet")
     if "link_secret" not in settings.secrets:

@@ -107,10 +107,6 @@ def load_settings(text: str, file: str = SETTINGS_FILE) -> Settings:
     except CalendarError as error:
         raise DocumentError(file, _line_of_message(text, str(error)), str(error)) from None
     holidays = _holidays(doc.get("holidays", {}), fail)
-    try:
-        holiday_dates(holidays.country, holidays.subdivision, (), (2026,))
-    except CalendarError as error:
-        raise fail("holidays", str(error)) from None
     return Settings(
         system=system,
         timezone=timezone,
@@ -221,3 +217,16 @@ def _zone_exists(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def holiday_problem(
+    settings: Settings, text: str, file: str = SETTINGS_FILE
+) -> DocumentError | None:
+    """An unknown holiday country or subdivision, found by asking the holidays package. Kept out
+    of load_settings so a handler that needs no calendar never imports it."""
+    spec = settings.holidays
+    try:
+        holiday_dates(spec.country, spec.subdivision, (), (2026,))
+    except CalendarError as error:
+        return DocumentError(file, line_of(text, "holidays"), str(error))
+    return None

@@ -178,7 +178,7 @@ def aws_settings() -> Settings:
     }
     return load_aws_settings(
         aws_client("ssm"),
-        aws_client("secretsmanager"),
+        lambda: aws_client("secretsmanager"),
         env("EW_CONFIG_PARAMETER", "/ew/config/backoffice.toml"),
         secret_ids,
     )

@@ -270,3 +270,12 @@ def test_the_system_clock_is_aware_utc() -> None:
     with freeze_time("2026-12-01 13:00:00"):
         now = SystemClock().now()
     assert now == datetime(2026, 12, 1, 8, 0, tzinfo=NY)
+
+
+def test_check_reports_an_unknown_holiday_calendar(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = workspace / "backoffice.toml"
+    settings.write_text(settings.read_text().replace('country = "US"', 'country = "XX"'))
+    code, out, _ = run(capsys, "check", "--workspace", str(workspace))
+    assert code == 1 and "backoffice.toml:7" in out and "XX" in out
