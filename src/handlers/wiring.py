@@ -1,7 +1,8 @@
 """The composition root: which adapters serve the ports, chosen once per process.
 
-`BACKOFFICE_BACKEND=local` (with `BACKOFFICE_WORKSPACE`) selects the embedded backend; the CLI
-builds its ports here too, so the CLI and the Lambda handlers run the same services.
+In Lambda the AWS adapters serve them; `BACKOFFICE_BACKEND=local` (with `BACKOFFICE_WORKSPACE`)
+selects the embedded backend instead. The CLI builds its ports here too, so the CLI and the
+Lambda handlers run the same services.
 """
 
 from __future__ import annotations
@@ -54,11 +55,12 @@ def local_ports(
 
     database = workspace / "state.db"
     outbox = workspace / "outbox"
+    files = FolderBlobs(workspace)
     return Ports(
         clock=SystemClock() if now is None else FixedClock(now),
         tables=SqliteTables(database, tables),
-        blobs=FolderBlobs(workspace),
-        sheet=CsvSheet(FolderBlobs(workspace), sheet_file),
+        blobs=files,
+        sheet=CsvSheet(files, sheet_file),
         scheduler=LocalScheduler(database),
         mailer=OutboxMailer(outbox, sender=settings.mail_from or settings.admin),
         chat=OutboxChat(outbox),
