@@ -11,7 +11,7 @@ from backoffice.ports.messaging import (
     Model,
 )
 from backoffice.ports.scheduling import Clock, Scheduler
-from backoffice.ports.storage import Blob, Blobs, Sheet
+from backoffice.ports.storage import Blob, Blobs, Drive, Sheet
 from backoffice.ports.tables import (
     Absent,
     AllOf,
@@ -40,6 +40,7 @@ __all__ = [
     "Clock",
     "Condition",
     "ConditionFailed",
+    "Drive",
     "Email",
     "Equals",
     "Event",

@@ -28,3 +28,11 @@ class Sheet(Protocol):
         """Set one cell of the row whose first id column equals `row_id`; the value is RAW text."""
 
     def append(self, values: dict[str, str]) -> None: ...
+
+
+class Drive(Protocol):
+    def revision(self, file_id: str) -> str:
+        """A marker that changes whenever the file's content changes."""
+
+    def export_text(self, file_id: str) -> bytes:
+        """The file's content as plain text (a Doc exported as text/plain)."""

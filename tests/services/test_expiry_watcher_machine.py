@@ -249,9 +249,12 @@ class ExpiryWatcherMachine(RuleBasedStateMachine):
         business day when this run was the first to see it), and every chain that a run saw
         inside its escalation window early enough has its one escalation."""
         sent_at = {key: when for when, key, _ in self.delivered}
+        silenced = {name.split("#")[0] for name in self.silenced}
         for chain, first in self.first_seen_in_window.items():
             key = _key(chain, "first_alert")
-            if chain in self.archived or self._given_up(chain, "first_alert"):
+            # An answer from the escalation email can silence a chain before its first alert;
+            # invariant 3 (no owner move after ack-only or inside a snooze) then wins.
+            if chain in self.archived or chain in silenced or self._given_up(chain, "first_alert"):
                 continue
             assert key in sent_at, f"{key} never delivered"
             if first == ticked:

@@ -1,0 +1,57 @@
+"""The sheet mirror lane: copy the owner's Google files into blob storage only when they changed.
+
+The tick reads the mirror, never Google, so a Google outage delays edits instead of stopping
+alerts. The versions mirrored are kept beside the copies, so an unchanged file costs one
+metadata call and no download.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from attrs import frozen
+
+from backoffice.ports import Blobs, Drive, Sheet
+
+STATE_KEY = "mirror-versions.json"
+
+
+@frozen
+class Source:
+    key: str  # the blob the copy goes to, e.g. "registry.csv"
+    file_id: str
+    kind: str  # "sheet" (read through the Sheets API as CSV) or "doc" (exported as text)
+
+
+@frozen
+class Mirrored:
+    key: str
+    version: str
+    changed: bool
+
+
+def sync(drive: Drive, sheet: Sheet, blobs: Blobs, sources: Sequence[Source]) -> list[Mirrored]:
+    state_blob = blobs.get(STATE_KEY)
+    state: dict[str, str] = json.loads(state_blob.body) if state_blob else {}
+    results = []
+    for source in sources:
+        version = drive.revision(source.file_id)
+        if state.get(source.key) == version and blobs.get(source.key) is not None:
+            results.append(Mirrored(source.key, version, changed=False))
+            continue
+        body = _csv(sheet.read()) if source.kind == "sheet" else drive.export_text(source.file_id)
+        blobs.put(source.key, body)
+        state[source.key] = version
+        results.append(Mirrored(source.key, version, changed=True))
+    if any(result.changed for result in results):
+        blobs.put(STATE_KEY, json.dumps(state, sort_keys=True).encode("utf-8"))
+    return results
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
