@@ -74,6 +74,21 @@ def summary(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     return {"status": status}
 
 
+def drive_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Every 15 minutes: mirror the registry sheet and the rules and voice docs to S3, only
+    what changed since the last run."""
+    from backoffice.adapters.google.drive import GoogleDrive
+    from backoffice.handlers.wiring import expiry_watcher, google_service, mirror_sources
+    from backoffice.services.mirror import sync
+
+    ports, settings = expiry_watcher()
+    drive = GoogleDrive(google_service(settings, "drive", "v3"))
+    mirrored = sync(drive, ports.sheet, ports.blobs, mirror_sources())
+    changed = [m.key for m in mirrored if m.changed]
+    log("drive_sync", changed=changed, versions={m.key: m.version for m in mirrored})
+    return {"changed": changed}
+
+
 def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Function URL: the links in alert emails (GET confirms, POST acts)."""
     from backoffice.handlers.wiring import expiry_watcher

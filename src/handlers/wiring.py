@@ -121,6 +121,13 @@ def aws_expiry_watcher_ports(settings: Settings) -> Ports:
         )
 
     def sheet() -> Any:
+        """The Google Sheet once one is configured; until then the registry object in S3."""
+        spreadsheet = os.environ.get("EW_SPREADSHEET_ID")
+        if spreadsheet:
+            from backoffice.adapters.google.sheets import GoogleSheet
+
+            service = google_service(settings, "sheets", "v4")
+            return GoogleSheet(service, spreadsheet, env("EW_SHEET_TAB", "Registry"))
         from backoffice.adapters.csv_sheet import CsvSheet
 
         return CsvSheet(Lazy(blobs), "registry.csv")
@@ -165,6 +172,41 @@ def aws_expiry_watcher_ports(settings: Settings) -> Ports:
     )
 
 
+GOOGLE_SCOPES = (
+    "https://www.googleapis.com/auth/spreadsheets",
+    "https://www.googleapis.com/auth/drive.readonly",
+    "https://www.googleapis.com/auth/calendar.readonly",
+)
+
+
+def google_service(settings: Settings, name: str, version: str) -> Any:
+    """A Google API client from the service account in the secrets, with the discovery
+    document bundled in the library (no network before the first real call)."""
+    import json
+
+    from google.oauth2 import service_account
+    from googleapiclient.discovery import build
+
+    info = json.loads(settings.secret("google_service_account"))
+    credentials = service_account.Credentials.from_service_account_info(
+        info, scopes=list(GOOGLE_SCOPES)
+    )
+    return build(
+        name, version, credentials=credentials, static_discovery=True, cache_discovery=False
+    )
+
+
+def mirror_sources() -> list[Any]:
+    """What drive-sync copies: the registry sheet and the rules and voice docs."""
+    from backoffice.services.mirror import Source
+
+    return [
+        Source("registry.csv", env("EW_SPREADSHEET_ID"), "sheet"),
+        Source("rules.toml", env("EW_RULES_DOC_ID"), "doc"),
+        Source("voice.toml", env("EW_VOICE_DOC_ID"), "doc"),
+    ]
+
+
 def _table_variable(name: str) -> str:
     """ew-pings-archive -> EW_TABLE_PINGS_ARCHIVE"""
     return "EW_TABLE_" + name.removeprefix("ew-").replace("-", "_").upper()
@@ -177,6 +219,7 @@ def aws_settings() -> Settings:
         "link_secret": env("EW_LINK_SECRET_ID", "ew/links/secret"),
         "slack_bot_token": env("EW_SLACK_TOKEN_ID", "ew/slack/bot-token"),
         "slack_signing_secret": env("EW_SLACK_SIGNING_SECRET_ID", "ew/slack/signing-secret"),
+        "google_service_account": env("EW_GOOGLE_SECRET_ID", "ew/drive/sa"),
     }
     return load_aws_settings(
         aws_client("ssm"),

@@ -20,6 +20,9 @@ PARAMETERS = {
     "SenderEmail": "watcher@example.com",
     "AlertEmail": "ops@example.com",
     "CodeBucket": "backoffice-code",
+    "SpreadsheetId": "sheet-id",
+    "RulesDocId": "rules-doc-id",
+    "VoiceDocId": "voice-doc-id",
 }
 
 
@@ -86,8 +89,8 @@ def test_every_handler_exists_and_has_a_role_and_logs_of_its_own(path: Path) -> 
 def test_expiry_watcher_has_the_seed_inventory() -> None:
     template = load(DEPLOY / "expiry-watcher.yaml")
     handlers = {p["Handler"].rpartition(".")[2] for p in functions(template).values()}
-    assert handlers == {"watcher", "dispatch", "ack_handler", "digest", "summary"}
+    assert handlers == {"watcher", "dispatch", "ack_handler", "digest", "summary", "drive_sync"}
     kinds = [r["Type"] for r in template["Resources"].values()]
     assert kinds.count("AWS::DynamoDB::Table") == 5
-    assert kinds.count("AWS::Scheduler::Schedule") == 3
+    assert kinds.count("AWS::Scheduler::Schedule") == 4
     assert "AWS::Budgets::Budget" in kinds

@@ -224,3 +224,44 @@ def test_a_night_move_is_booked_on_eventbridge_scheduler(deployed: dict[str, Any
 def test_dispatch_refuses_an_event_without_a_move(deployed: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="detail"):
         handlers.dispatch(scheduled_event(), None)
+
+
+def test_drive_sync_mirrors_changed_google_files_to_s3(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    monkeypatch.setenv("EW_SPREADSHEET_ID", "sheet-1")
+    monkeypatch.setenv("EW_RULES_DOC_ID", "rules-1")
+    monkeypatch.setenv("EW_VOICE_DOC_ID", "voice-1")
+    rows = [
+        ["item_id", "name", "expires_on", "owner"],
+        ["NEW-1", "Fire safety certificate", "2027-02-01", "sam@example.com"],
+    ]
+    rules = (EXAMPLE / "rules.toml").read_text()
+    voice = (EXAMPLE / "voice.toml").read_text()
+    answers = [
+        ({"status": "200"}, json.dumps({"version": "9", "modifiedTime": "t"})),  # sheet version
+        ({"status": "200"}, json.dumps({"values": rows})),  # sheet values
+        ({"status": "200"}, json.dumps({"version": "3", "modifiedTime": "t"})),  # rules version
+        ({"status": "200"}, rules),  # rules export
+        ({"status": "200"}, json.dumps({"version": "4", "modifiedTime": "t"})),  # voice version
+        ({"status": "200"}, voice),  # voice export
+    ]
+    current = {"http": HttpMockSequence(answers)}
+
+    def service(settings: Any, name: str, version: str) -> Any:
+        return build(name, version, http=current["http"], static_discovery=True)
+
+    monkeypatch.setattr(wiring, "google_service", service)
+    assert handlers.drive_sync({}, None) == {
+        "changed": ["registry.csv", "rules.toml", "voice.toml"]
+    }
+    registry = deployed["s3"].get_object(Bucket="ew-registry-source", Key="registry.csv")
+    assert b"NEW-1,Fire safety certificate,2027-02-01" in registry["Body"].read()
+    # The next run finds nothing changed: three metadata calls and no download.
+    current["http"] = HttpMockSequence(
+        [({"status": "200"}, json.dumps({"version": v, "modifiedTime": "t"})) for v in "934"]
+    )
+    assert handlers.drive_sync({}, None) == {"changed": []}
