@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8787)
     serve.set_defaults(run=_serve)
 
+    intake = commands.add_parser("intake", help="propose a sheet row from a forwarded file")
+    _workspace(intake)
+    intake.add_argument("file", type=Path, help="an .eml, .pdf, .docx, .xlsx or .txt file")
+    intake.add_argument("--json", action="store_true", help="print one JSON object")
+    intake.set_defaults(run=_intake)
+
     demo = commands.add_parser("demo", help="run every system on its bundled example")
     demo.add_argument("--dir", type=Path, help="where to write the demo workspaces")
     demo.set_defaults(run=_demo)
@@ -147,6 +153,50 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args.workspace)
     serve(args.workspace, settings, args.port)
+    return 0
+
+
+def _intake(args: argparse.Namespace) -> int:
+    import json
+
+    from backoffice.adapters.local.documents import LocalDocuments
+    from backoffice.adapters.local.model import HeuristicModel
+    from backoffice.core import expiry_watcher as ew
+    from backoffice.services.intake import propose
+
+    settings = _settings(args.workspace)
+    try:
+        body = args.file.read_bytes()
+    except OSError as error:
+        raise UserError(f"{args.file}: {error.strerror}") from None
+    columns = (*ew.REQUIRED_COLUMNS, *ew.OPTIONAL_COLUMNS)
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    model = HeuristicModel(columns, dayfirst=settings.dayfirst, today=today)
+    result = propose(
+        LocalDocuments(),
+        model,
+        args.file.name,
+        body,
+        columns,
+        ("expires_on",),
+        dayfirst=settings.dayfirst,
+    )
+    problems = [
+        {"file": args.file.name, "line": None, "column": None, "value": None, "message": message}
+        for message in result.problems
+    ]
+    if args.json:
+        print(
+            json.dumps(
+                {"proposal": result.proposal, "problems": problems}, indent=2, ensure_ascii=False
+            )
+        )
+    else:
+        print(f"Proposed row from {args.file.name}:")
+        for column, value in result.proposal.items():
+            print(f"  {column:<16} {value}")
+        print()
+        print("\n".join(f"- {p['message']}" for p in problems) or "No problems found.")
     return 0
 
 

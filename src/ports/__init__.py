@@ -11,7 +11,7 @@ from backoffice.ports.messaging import (
     Model,
 )
 from backoffice.ports.scheduling import Clock, Scheduler
-from backoffice.ports.storage import Blob, Blobs, Drive, Sheet
+from backoffice.ports.storage import Blob, Blobs, Documents, Drive, Extracted, Sheet
 from backoffice.ports.tables import (
     Absent,
     AllOf,
@@ -40,10 +40,12 @@ __all__ = [
     "Clock",
     "Condition",
     "ConditionFailed",
+    "Documents",
     "Drive",
     "Email",
     "Equals",
     "Event",
+    "Extracted",
     "Item",
     "Mailer",
     "Model",

@@ -36,3 +36,19 @@ class Drive(Protocol):
 
     def export_text(self, file_id: str) -> bytes:
         """The file's content as plain text (a Doc exported as text/plain)."""
+
+
+@frozen
+class Extracted:
+    """What a forwarded file says: its subject and sender when it is an email, its text, and
+    the parts that could not be read."""
+
+    subject: str
+    sender: str
+    text: str
+    unreadable: tuple[str, ...] = ()
+
+
+class Documents(Protocol):
+    def extract(self, name: str, body: bytes) -> Extracted:
+        """Text from an email (.eml, with its attachments), PDF, DOCX, XLSX or plain text."""

@@ -279,3 +279,28 @@ def test_check_reports_an_unknown_holiday_calendar(
     settings.write_text(settings.read_text().replace('country = "US"', 'country = "XX"'))
     code, out, _ = run(capsys, "check", "--workspace", str(workspace))
     assert code == 1 and "backoffice.toml:7" in out and "XX" in out
+
+
+def test_intake_proposes_a_row_from_a_forwarded_email(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Dan Ruiz <dan@example.com>"
+    message["Subject"] = "Fwd: Fire safety certificate"
+    message.set_content("Certificate FS-88 is valid until 2099-05-01. Inspection fee $120.00.")
+    path = tmp_path / "forwarded.eml"
+    path.write_bytes(bytes(message))
+    code, out, _ = run(capsys, "intake", "--workspace", str(workspace), str(path), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["problems"] == []
+    proposal = result["proposal"]
+    assert (proposal["name"], proposal["expires_on"], proposal["owner"]) == (
+        "Fire safety certificate",
+        "2099-05-01",
+        "dan@example.com",
+    )
+    code, _, err = run(capsys, "intake", "--workspace", str(workspace), str(tmp_path / "none.eml"))
+    assert code == 1 and "none.eml" in err

@@ -1,0 +1,147 @@
+"""Intake: a forwarded document becomes a proposed sheet row that a person approves.
+
+Two pure pieces: a heuristic reader (dates, email addresses, amounts, links found with
+python-dateutil and regular expressions) for when no language model is at hand, and the strict
+reader of a model's JSON answer, which keeps only known columns and never accepts a date that is
+not written in the document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from attrs import frozen
+from dateutil import parser as date_parser
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"https?://[^\s<>\"')]+")
+_AMOUNT = re.compile(r"(?:[$€£]\s?\d[\d,]*(?:\.\d{2})?|\b\d[\d,]*(?:\.\d{2})?\s?(?:USD|EUR|GBP)\b)")
+_EXPIRY_WORDS = re.compile(
+    r"expir|valid (?:until|through|thru)|renew(?:al)? (?:date|by|before)|end date|ends on|"
+    r"term ends|due (?:date|by|on)|until",
+    re.IGNORECASE,
+)
+# Candidate date spellings: ISO, numeric with / . or -, and day/month names with a year.
+_DATE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|"
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+    r"[a-z]*\.?\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?\d{4}\b",
+    re.IGNORECASE,
+)
+# Two defaults that differ in every part expose a date that the text did not fully give.
+_DEFAULT_A = datetime(2000, 1, 1)
+_DEFAULT_B = datetime(2001, 2, 2)
+_SUBJECT_NOISE = re.compile(r"^\s*((?:fwd?|fw|re|tr|wg)\s*:\s*)+", re.IGNORECASE)
+
+
+@frozen
+class Found:
+    """A date written in the document, where, and whether expiry words stand near it."""
+
+    value: date
+    text: str
+    near_expiry_words: bool
+
+
+def dates_in(text: str, *, dayfirst: bool) -> list[Found]:
+    found = []
+    for match in _DATE.finditer(text):
+        try:
+            first = date_parser.parse(
+                match.group(0), dayfirst=dayfirst, fuzzy=False, default=_DEFAULT_A
+            )
+            second = date_parser.parse(
+                match.group(0), dayfirst=dayfirst, fuzzy=False, default=_DEFAULT_B
+            )
+        except (ValueError, OverflowError):
+            continue
+        if first.date() != second.date():
+            continue  # a part was missing and would have been invented
+        window = text[max(0, match.start() - 60) : match.start()]
+        found.append(Found(first.date(), match.group(0), bool(_EXPIRY_WORDS.search(window))))
+    return found
+
+
+def heuristic_proposal(
+    subject: str, text: str, sender: str, columns: Sequence[str], *, dayfirst: bool, today: date
+) -> dict[str, str]:
+    """The best guess without a model: the subject as the name, the expiry date the text
+    points at (or the latest future date), the forwarder as the owner, links and amounts as
+    notes. Only what is written is used; a column with nothing to go on stays empty."""
+    dates = dates_in(text, dayfirst=dayfirst)
+    future = [d for d in dates if d.value >= today]
+    flagged = [d for d in future if d.near_expiry_words]
+    chosen = flagged or future
+    expires = max(chosen, key=lambda d: d.value).value.isoformat() if chosen else ""
+    name = _SUBJECT_NOISE.sub("", subject).strip()
+    amounts = list(dict.fromkeys(m.group(0).strip() for m in _AMOUNT.finditer(text)))
+    links = list(dict.fromkeys(_URL.findall(text)))
+    owner = sender if _EMAIL.fullmatch(sender or "") else ""
+    guess = {
+        "name": name,
+        "expires_on": expires,
+        "owner": owner,
+        "link": links[0] if links else "",
+        "notes": ("Amounts: " + ", ".join(amounts)) if amounts else "",
+    }
+    return {column: guess.get(column, "") for column in columns}
+
+
+def read_model_answer(
+    answer: str,
+    source_text: str,
+    columns: Sequence[str],
+    date_columns: Iterable[str],
+    *,
+    dayfirst: bool,
+) -> tuple[dict[str, str], list[str]]:
+    """A model's JSON answer, checked: an object of known columns to strings; dates must be
+    real dates that the source text contains. Returns the values kept and what was wrong."""
+    try:
+        data = json.loads(_json_part(answer))
+    except ValueError:
+        return {}, ["the answer was not JSON"]
+    if not isinstance(data, dict):
+        return {}, ["the answer was not a JSON object"]
+    written = {found.value for found in dates_in(source_text, dayfirst=dayfirst)}
+    kept: dict[str, str] = {}
+    errors: list[str] = []
+    dates = set(date_columns)
+    for column in columns:
+        value = data.get(column)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            errors.append(f"{column}: expected text, got {type(value).__name__}")
+            continue
+        text = str(value).strip()
+        if column in dates:
+            try:
+                parsed = date.fromisoformat(text)
+            except ValueError:
+                errors.append(f"{column}: {text!r} is not a date like 2026-12-01")
+                continue
+            if parsed not in written:
+                errors.append(f"{column}: {text} does not appear in the document")
+                continue
+        kept[column] = text[:500]
+    return kept, errors
+
+
+def _json_part(answer: str) -> str:
+    """Models like to wrap JSON in prose or code fences; take the outermost object."""
+    start, end = answer.find("{"), answer.rfind("}")
+    return answer[start : end + 1] if 0 <= start < end else answer
+
+
+def instructions(columns: Sequence[str], date_columns: Iterable[str]) -> str:
+    dates = ", ".join(date_columns)
+    return (
+        "Read the forwarded document and propose one row for a registry sheet. Answer with one "
+        f"JSON object whose keys are exactly: {', '.join(columns)}. Every value is a string; use "
+        f"an empty string when the document does not say. Dates ({dates}) are YYYY-MM-DD and "
+        "must be written in the document. No prose outside the JSON."
+    )

@@ -1,0 +1,183 @@
+"""Forwarded files in, proposed rows out: real MIME built with email.message, real DOCX and XLSX
+built with their libraries, and the model's JSON contract fuzzed."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from email.message import EmailMessage
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backoffice.adapters.local.documents import LocalDocuments
+from backoffice.adapters.local.model import HeuristicModel
+from backoffice.core import expiry_watcher as ew
+from backoffice.core.intake import dates_in, read_model_answer
+from backoffice.services.intake import propose
+
+COLUMNS = (*ew.REQUIRED_COLUMNS, *ew.OPTIONAL_COLUMNS)
+TODAY = date(2026, 11, 24)
+
+
+def run(name: str, body: bytes, model: object | None = None) -> tuple[dict[str, str], tuple]:
+    result = propose(
+        LocalDocuments(),
+        model or HeuristicModel(COLUMNS, dayfirst=False, today=TODAY),
+        name,
+        body,
+        COLUMNS,
+        ("expires_on",),
+        dayfirst=False,
+    )
+    return result.proposal, result.problems
+
+
+def forwarded(subject: str = "Fwd: Business licence renewal") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Maria Lopez <maria@example.com>"
+    message["To"] = "expires@example.com"
+    message["Subject"] = subject
+    return message
+
+
+def test_html_only_alternative_and_the_forwarder_as_owner() -> None:
+    message = forwarded()
+    message.set_content("See the HTML part.")
+    message.add_alternative(
+        "<p>Your licence is <b>valid until</b> 12/31/2027.</p>"
+        "<p>Fee: $85.00</p><style>p{color:red}</style>",
+        subtype="html",
+    )
+    proposal, problems = run("licence.eml", bytes(message))
+    assert proposal["name"] == "Business licence renewal"
+    assert proposal["owner"] == "maria@example.com"
+    assert proposal["expires_on"] == "2027-12-31" and "$85.00" in proposal["notes"]
+    assert problems == ()
+
+
+def test_a_latin1_body_and_a_docx_attachment() -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Lease agreement. The term ends on 30 June 2028.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    message = forwarded("Fw: Office lease")
+    message.set_content("Café lease, signed 2026-02-01.", charset="iso-8859-1")
+    message.add_attachment(
+        buffer.getvalue(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="lease.docx",
+    )
+    proposal, problems = run("lease.eml", bytes(message))
+    assert proposal["expires_on"] == "2028-06-30" and proposal["name"] == "Office lease"
+    assert problems == ()
+
+
+def test_an_xlsx_attachment_inside_a_forwarded_message() -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Certificate", "Expiry date"])
+    book.active.append(["TLS shop site", "2027-04-15"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    inner = forwarded("Certificates list")
+    inner.set_content("Attached.")
+    inner.add_attachment(
+        buffer.getvalue(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename="certs.xlsx",
+    )
+    outer = forwarded("Fwd: Certificates list")
+    outer.set_content("FYI")
+    outer.add_attachment(inner)
+    proposal, _ = run("fwd.eml", bytes(outer))
+    assert proposal["expires_on"] == "2027-04-15"
+
+
+def test_an_empty_email_is_an_empty_proposal_with_a_note() -> None:
+    message = forwarded("")
+    message.set_content("")
+    proposal, problems = run("empty.eml", bytes(message))
+    assert proposal == {**dict.fromkeys(COLUMNS, ""), "owner": "maria@example.com"}
+    assert "no text" in problems[0]
+
+
+def test_an_unreadable_attachment_is_named() -> None:
+    message = forwarded()
+    message.set_content("Renewal due by 2027-01-31.")
+    message.add_attachment(
+        b"not a zip",
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="broken.docx",
+    )
+    message.add_attachment(
+        b"\x00\x01", maintype="application", subtype="octet-stream", filename="blob.bin"
+    )
+    proposal, problems = run("broken.eml", bytes(message))
+    assert proposal["expires_on"] == "2027-01-31"
+    assert any("broken.docx: could not be read" in p for p in problems)
+    assert any("blob.bin" in p for p in problems)
+
+
+def test_a_plain_text_file_and_no_invented_dates() -> None:
+    proposal, _ = run("note.txt", b"Alarm system contract, renews every December.")
+    assert proposal["expires_on"] == "" and proposal["owner"] == ""
+
+
+class Scripted:
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+
+    def complete(self, instructions: str, prompt: str) -> str:
+        return self.answers.pop(0)
+
+
+def test_an_invalid_model_answer_is_retried_once_then_fields_stay_empty() -> None:
+    body = b"Policy renewal: expires on 2027-03-31."
+    good = json.dumps({"name": "Policy", "expires_on": "2027-03-31"})
+    proposal, problems = run("a.txt", body, Scripted("sorry, no JSON", good))
+    assert (proposal["name"], proposal["expires_on"], problems) == ("Policy", "2027-03-31", ())
+    invented = json.dumps({"name": "Policy", "expires_on": "2029-01-01"})
+    proposal, problems = run("a.txt", body, Scripted(invented, invented))
+    assert proposal == dict.fromkeys(COLUMNS, "")
+    assert "does not appear in the document" in problems[0]
+
+
+answers = st.one_of(
+    st.text(),
+    st.builds(
+        json.dumps,
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from([*COLUMNS, "other"]), inner, max_size=6)
+            ),
+            max_leaves=12,
+        ),
+    ),
+    st.builds(
+        lambda d: "Here you go:\n```json\n" + json.dumps(d) + "\n```",
+        st.dictionaries(st.sampled_from(COLUMNS), st.text(max_size=20), max_size=5),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers, st.text(max_size=200))
+def test_the_model_contract_never_crashes_and_never_invents_a_date(
+    answer: str, source: str
+) -> None:
+    kept, _ = read_model_answer(answer, source, COLUMNS, ("expires_on",), dayfirst=False)
+    assert set(kept) <= set(COLUMNS)
+    assert all(isinstance(v, str) for v in kept.values())
+    if "expires_on" in kept:
+        written = {found.value for found in dates_in(source, dayfirst=False)}
+        assert date.fromisoformat(kept["expires_on"]) in written
