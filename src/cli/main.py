@@ -169,7 +169,7 @@ def _intake(args: argparse.Namespace) -> int:
         body = args.file.read_bytes()
     except OSError as error:
         raise UserError(f"{args.file}: {error.strerror}") from None
-    columns = (*ew.REQUIRED_COLUMNS, *ew.OPTIONAL_COLUMNS)
+    columns = ew.COLUMNS
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
     model = HeuristicModel(columns, dayfirst=settings.dayfirst, today=today)
     result = propose(
@@ -222,6 +222,11 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Outbox ({len(files)} files) in {outbox}:")
     for path in files:
         print(f"  {path.name}")
+    if not files:
+        print(
+            f"  (nothing yet: it is {now:%a %H:%M} in {settings.timezone}, outside business "
+            "hours, so the messages wait; the preview above shows when they go out)"
+        )
     print(f"\nAnswer an email's links with: backoffice serve --workspace {workspace}")
     return 0
 

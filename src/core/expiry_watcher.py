@@ -45,6 +45,8 @@ OPTIONAL_COLUMNS = (
     "notes",
 )
 
+COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+
 MoveKind = Literal["first_alert", "reminder", "escalate"]
 OWNER_MOVES = ("first_alert", "reminder")
 ActionKind = Literal["renew", "snooze", "ack_only"]

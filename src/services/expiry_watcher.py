@@ -6,7 +6,9 @@ what to do, and applies the answer through the ports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -22,6 +24,8 @@ from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read, verify
 from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
+from backoffice.ports.calendar import CalendarEvent
+from backoffice.services import proposals
 from backoffice.services.delivery import Slot, describe, send_once, stamp
 from backoffice.services.runtime import Ports, calendar_for, deliver_text, local_now
 
@@ -30,12 +34,14 @@ ACKS = "ew-ack"
 AUDIT = "ew-audit"
 ARCHIVE = "ew-pings-archive"
 NONCES = "ew-link-nonces"
+PROPOSALS = proposals.schema(ew.PREFIX)
 TABLES = (
     TableSchema(PINGS, "item_id", "chain_index"),
     TableSchema(ACKS, "item_id", "ack_date"),
     TableSchema(AUDIT, "item_id", "ts"),
     TableSchema(ARCHIVE, "item_id", "archive_index"),
     TableSchema(NONCES, "nonce", "kind"),
+    PROPOSALS,
 )
 DIGEST_ID = "~digest"
 LINK_SECRET = "link_secret"
@@ -423,6 +429,8 @@ def open_link(ports: Ports, settings: Settings, token: str) -> LinkPage:
         return LinkPage(
             409, "Link already used", "This link has already been used. Nothing else was changed."
         )
+    if claim.action in proposals.ACTIONS:
+        return _proposal_page(ports, claim, token)
     item = _current_item(ports, settings, claim.subject)
     if item is None or item.chain_id != claim.chain:
         return LinkPage(
@@ -518,7 +526,10 @@ def act_on_link(
         write_audit(ports.tables, refused.audit)
         return ActionResult(409, "Link already used", refused.message, False)
     try:
-        transition = perform(ports, settings, action, now)
+        if claim.action in proposals.ACTIONS:
+            transition = _decide_proposal(ports, claim, action, now)
+        else:
+            transition = perform(ports, settings, action, now)
     except Exception:
         # The answer did not land: give the link back so the person can simply try again.
         ports.tables.delete_many(NONCES, [(claim.nonce, "link")])
@@ -528,6 +539,89 @@ def act_on_link(
     # A refused answer (a date out of range, say) leaves the link usable for a corrected one.
     ports.tables.delete_many(NONCES, [(claim.nonce, "link")])
     return ActionResult(409, "Nothing changed", transition.message, False)
+
+
+def _decide_proposal(
+    ports: Ports, claim: LinkClaim, action: ew.Action, now: datetime
+) -> ew.Transition:
+    decision = proposals.decide(ports, ew.PREFIX, claim.subject, claim.action, action.by_user, now)
+    entry = ew.AuditEntry(
+        item_id=decision.values.get("item_id") or claim.subject,
+        ts=f"{now.isoformat()}#{action.request_id}",
+        action=claim.action if decision.accepted else "rejected",
+        by_user=action.by_user,
+        before={"proposal": claim.subject},
+        after={"values": dict(decision.values), "result": decision.message},
+        outcome="accepted" if decision.accepted else "rejected",
+    )
+    write_audit(ports.tables, entry)
+    return ew.Transition(accepted=decision.accepted, message=decision.message, audit=entry)
+
+
+def _proposal_page(ports: Ports, claim: LinkClaim, token: str) -> LinkPage:
+    row = proposals.pending(ports, ew.PREFIX, claim.subject)
+    if row is None or row["status"] != "open":
+        status = row["status"] if row else "removed"
+        return LinkPage(409, "Already decided", f"This proposal was already {status}.")
+    values = ", ".join(f"{k}: {v}" for k, v in row["values"].items() if v)
+    if claim.action == "approve":
+        return LinkPage(
+            200,
+            "Add this row to the sheet?",
+            values,
+            LinkForm(token, "approve", "Add to the sheet"),
+        )
+    return LinkPage(200, "Discard this proposal?", values, LinkForm(token, "discard", "Discard"))
+
+
+def propose_row(
+    ports: Ports,
+    settings: Settings,
+    proposal_id: str,
+    values: Mapping[str, str],
+    source: str,
+    problems: Sequence[str],
+) -> bool:
+    """A candidate registry row for the admin to approve; False when proposed before."""
+    complete = {column: values.get(column, "") for column in ew.COLUMNS}
+    complete["item_id"] = complete["item_id"] or new_item_id(proposal_id)
+    return proposals.propose(
+        ports,
+        settings,
+        prefix=ew.PREFIX,
+        system=ew.SYSTEM,
+        link_path=LINK_PATH,
+        proposal_id=proposal_id,
+        values=complete,
+        source=source,
+        problems=problems,
+        now=local_now(ports.clock, settings),
+    )
+
+
+def new_item_id(proposal_id: str) -> str:
+    """A stable id for a proposed item; the owner may rename it in the sheet."""
+    return "NEW-" + hashlib.sha256(proposal_id.encode("utf-8")).hexdigest()[:6].upper()
+
+
+def propose_from_event(ports: Ports, settings: Settings, event: CalendarEvent, tag: str) -> bool:
+    """A calendar event tagged #expires: its date is the expiry date, its title the name."""
+    name = re.sub(re.escape(tag), "", event.summary, flags=re.IGNORECASE).strip(" -:")
+    notes = re.sub(re.escape(tag), "", event.description, flags=re.IGNORECASE).strip()
+    values = {
+        "name": name,
+        "expires_on": event.start[:10],
+        "owner": event.creator,
+        "notes": notes[:500],
+    }
+    return propose_row(
+        ports,
+        settings,
+        f"cal-{event.calendar_id}-{event.event_id}",
+        values,
+        f"the calendar event {event.summary!r} on {event.start[:10]}",
+        (),
+    )
 
 
 def perform(ports: Ports, settings: Settings, action: ew.Action, now: datetime) -> ew.Transition:

@@ -11,6 +11,7 @@ import pytest
 from googleapiclient.discovery import build
 from googleapiclient.http import HttpMockSequence
 
+from backoffice.adapters.google.calendar import GoogleCalendar
 from backoffice.adapters.google.drive import GoogleDrive
 from backoffice.adapters.google.errors import GoogleApiError
 from backoffice.adapters.google.sheets import GoogleSheet, column_letters
@@ -124,3 +125,58 @@ def test_drive_revision_and_export() -> None:
 )
 def test_column_letters(index: int, letters: str) -> None:
     assert column_letters(index) == letters
+
+
+def calendar(http: Recording) -> GoogleCalendar:
+    return GoogleCalendar(build("calendar", "v3", http=http, static_discovery=True))
+
+
+EVENT = {
+    "id": "e1",
+    "status": "confirmed",
+    "summary": "Business licence #expires",
+    "description": "renew at city hall",
+    "start": {"date": "2027-03-01"},
+    "creator": {"email": "maria@example.com"},
+}
+
+
+def test_calendar_full_listing_pages_and_keeps_the_sync_token() -> None:
+    http = Recording(
+        [
+            ok({"items": [EVENT], "nextPageToken": "p2"}),
+            ok(
+                {
+                    "items": [{**EVENT, "id": "e2", "start": {"dateTime": "2027-04-01T09:00:00Z"}}],
+                    "nextSyncToken": "sync-1",
+                }
+            ),
+        ]
+    )
+    changes = calendar(http).changes("cal@example.com", None)
+    assert changes.full and changes.sync_token == "sync-1"
+    assert [(e.event_id, e.start, e.creator) for e in changes.events] == [
+        ("e1", "2027-03-01", "maria@example.com"),
+        ("e2", "2027-04-01T09:00:00Z", "maria@example.com"),
+    ]
+    first, second = (parse_qs(urlsplit(uri).query) for uri, _, _ in http.requests)
+    assert first["singleEvents"] == ["true"] and "syncToken" not in first
+    assert second["pageToken"] == ["p2"]
+
+
+def test_calendar_incremental_and_expired_token_resync() -> None:
+    http = Recording([ok({"items": [], "nextSyncToken": "sync-2"})])
+    changes = calendar(http).changes("cal", "sync-1")
+    assert (changes.full, changes.sync_token) == (False, "sync-2")
+    assert parse_qs(urlsplit(http.requests[0][0]).query)["syncToken"] == ["sync-1"]
+    gone = Recording(
+        [
+            (
+                {"status": "410"},
+                json.dumps({"error": {"message": "Sync token is no longer valid"}}),
+            ),
+            ok({"items": [EVENT], "nextSyncToken": "sync-3"}),
+        ]
+    )
+    changes = calendar(gone).changes("cal", "old")
+    assert changes.full and changes.sync_token == "sync-3" and len(changes.events) == 1

@@ -17,7 +17,7 @@ from backoffice.core import expiry_watcher as ew
 from backoffice.core.intake import dates_in, read_model_answer
 from backoffice.services.intake import propose
 
-COLUMNS = (*ew.REQUIRED_COLUMNS, *ew.OPTIONAL_COLUMNS)
+COLUMNS = ew.COLUMNS
 TODAY = date(2026, 11, 24)
 
 

@@ -1,0 +1,150 @@
+"""Proposed sheet rows (from forwarded email or tagged calendar events) that a person approves.
+
+A proposal is stored once under a deterministic id, so a resync or a redelivered notification
+never proposes the same thing twice. The admin gets it with [Approve] and [Discard]; approving
+appends the row to the owner's sheet (RAW), discarding only records the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import frozen
+
+from backoffice.core.settings import Settings
+from backoffice.core.sheet import normalise_header
+from backoffice.core.tokens import LinkClaim, mint, nonce_for
+from backoffice.ports import Absent, Button, ConditionFailed, Equals, TableSchema
+from backoffice.services.delivery import stamp
+from backoffice.services.runtime import Ports, deliver_text
+
+ACTIONS = ("approve", "discard")
+LABELS = {"approve": "Approve", "discard": "Discard"}
+KIND = "proposal"
+
+
+def schema(prefix: str) -> TableSchema:
+    return TableSchema(f"{prefix}-proposals", "proposal_id", "kind")
+
+
+@frozen
+class Decision:
+    accepted: bool
+    message: str
+    values: Mapping[str, str]
+
+
+def propose(
+    ports: Ports,
+    settings: Settings,
+    *,
+    prefix: str,
+    system: str,
+    link_path: str,
+    proposal_id: str,
+    values: Mapping[str, str],
+    source: str,
+    problems: Sequence[str],
+    now: datetime,
+) -> bool:
+    """Store the proposal and put it in front of the admin; False when it was proposed before."""
+    table = schema(prefix).name
+    try:
+        ports.tables.put(
+            table,
+            {
+                "proposal_id": proposal_id,
+                "kind": KIND,
+                "status": "open",
+                "values": dict(values),
+                "source": source,
+                "problems": list(problems),
+                "created_at": stamp(now),
+            },
+            Absent(),
+        )
+    except ConditionFailed:
+        return False
+    lines = [f"A new row was proposed from {source}. Please check it:", ""]
+    lines += [f"  {column}: {value}" for column, value in values.items() if value]
+    if problems:
+        lines += ["", "Worth a look:", *(f"  - {problem}" for problem in problems)]
+    subject = f"Proposed row: {values.get('name') or proposal_id}"
+    deliver_text(
+        ports,
+        settings.admin,
+        subject,
+        "\n".join(lines),
+        _links(settings, system, link_path, proposal_id, now),
+        f"{prefix}:{proposal_id}",
+    )
+    return True
+
+
+def _links(
+    settings: Settings, system: str, link_path: str, proposal_id: str, now: datetime
+) -> tuple[Button, ...]:
+    secret = settings.secret("link_secret")
+    expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
+    buttons = []
+    for action in ACTIONS:
+        claim = LinkClaim(
+            system=system,
+            subject=proposal_id,
+            action=action,
+            chain=KIND,
+            nonce=nonce_for(secret, proposal_id, action),
+            expires_at=expires_at,
+            by=settings.admin,
+        )
+        token = mint(secret, claim)
+        buttons.append(
+            Button(action, LABELS[action], f"{settings.public_url}{link_path}?t={token}", token)
+        )
+    return tuple(buttons)
+
+
+def pending(ports: Ports, prefix: str, proposal_id: str) -> dict[str, Any] | None:
+    return ports.tables.get(schema(prefix).name, proposal_id, KIND)
+
+
+def decide(
+    ports: Ports, prefix: str, proposal_id: str, action: str, by: str, now: datetime
+) -> Decision:
+    """Approve (append the row to the sheet) or discard an open proposal, once."""
+    table = schema(prefix).name
+    row = ports.tables.get(table, proposal_id, KIND)
+    if row is None:
+        return Decision(False, "This proposal no longer exists. Nothing was changed.", {})
+    values = dict(row["values"])
+    if row["status"] != "open":
+        return Decision(
+            False, f"This proposal was already {row['status']}. Nothing was changed.", values
+        )
+    status = "approved" if action == "approve" else "discarded"
+    decided = {**row, "status": status, "decided_by": by, "decided_at": stamp(now)}
+    try:
+        ports.tables.put(table, decided, Equals("status", "open"))
+    except ConditionFailed:
+        return Decision(False, "Someone else decided on this proposal a moment ago.", values)
+    if action == "approve":
+        try:
+            left_out = _append(ports, values)
+        except Exception:
+            ports.tables.put(table, row)  # reopen it: the row did not reach the sheet
+            raise
+        message = f"Added {values.get('name') or proposal_id} to the sheet."
+        if left_out:
+            message += f" The sheet has no column for {', '.join(left_out)}, so that was left out."
+        return Decision(True, message, values)
+    return Decision(True, "Discarded. Nothing was added to the sheet.", values)
+
+
+def _append(ports: Ports, values: Mapping[str, str]) -> list[str]:
+    """Append the values the sheet has columns for; return the names of those it has not."""
+    header = {normalise_header(name) for name in (ports.sheet.read() or [[]])[0]}
+    fits = {k: v for k, v in values.items() if v and normalise_header(k) in header}
+    ports.sheet.append(fits)
+    return [k for k, v in values.items() if v and k not in fits]
