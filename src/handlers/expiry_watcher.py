@@ -89,6 +89,29 @@ def drive_sync(event: Mapping[str, Any], context: object = None) -> dict[str, An
     return {"changed": changed}
 
 
+CALENDAR_TAG = "#expires"
+
+
+def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Hourly: events tagged #expires in the configured calendars become proposals, once each."""
+    from backoffice.adapters.google.calendar import GoogleCalendar
+    from backoffice.handlers.wiring import env, expiry_watcher, google_service
+    from backoffice.services import calendar_sync as lane
+
+    ports, settings = expiry_watcher()
+    calendar = GoogleCalendar(google_service(settings, "calendar", "v3"))
+    calendar_ids = [c.strip() for c in env("EW_CALENDAR_IDS").split(",") if c.strip()]
+    proposed = lane.sync(
+        calendar,
+        ports.blobs,
+        calendar_ids,
+        CALENDAR_TAG,
+        lambda found: service.propose_from_event(ports, settings, found, CALENDAR_TAG),
+    )
+    log("calendar_sync", calendars=len(calendar_ids), proposed=[e.event_id for e in proposed])
+    return {"proposed": len(proposed)}
+
+
 def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Function URL: the links in alert emails (GET confirms, POST acts)."""
     from backoffice.handlers.wiring import expiry_watcher
@@ -136,6 +159,7 @@ def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> di
 
 SLACK_PATH = "/slack/actions"
 DATE_ACTIONS = ("renew", "snooze")
+ONE_TAP_ACTIONS = ("ack_only", "approve", "discard")
 
 
 def handle_slack(request: web.Request, ports: Ports, settings: Settings) -> dict[str, Any]:
@@ -188,7 +212,7 @@ def _button(
             ),
         )
         return slack_requests.json_response({})
-    if action["action_id"] != "ack_only":
+    if action["action_id"] not in ONE_TAP_ACTIONS:
         return web.text_response(400, f"Unknown action {action['action_id']!r}.")
     result = service.act_on_link(
         ports, settings, token, "", request.request_id, by_user=f"slack:{user}"

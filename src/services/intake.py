@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from attrs import frozen
 
 from backoffice.core.intake import instructions, read_model_answer
-from backoffice.ports import Documents, Model
+from backoffice.ports import Documents, Extracted, Model
 from backoffice.services.delivery import describe
 
 MODEL_TRIES = 2  # one retry on an invalid answer, then the fields stay empty
@@ -33,6 +33,22 @@ def propose(
     """Never raises for bad input: an unreadable or empty document is a proposal with empty
     fields and problems that say why."""
     extracted = documents.extract(name, body)
+    return propose_from(
+        extracted, model, name, columns, date_columns, dayfirst=dayfirst, owner_column=owner_column
+    )
+
+
+def propose_from(
+    extracted: Extracted,
+    model: Model,
+    name: str,
+    columns: Sequence[str],
+    date_columns: Sequence[str],
+    *,
+    dayfirst: bool,
+    owner_column: str = "owner",
+) -> IntakeResult:
+    """The proposal for text already extracted (in AWS, PDFs are read by Textract first)."""
     problems = list(extracted.unreadable)
     empty = dict.fromkeys(columns, "")
     if not extracted.text.strip() and not extracted.subject.strip():

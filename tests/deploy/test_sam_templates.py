@@ -89,8 +89,16 @@ def test_every_handler_exists_and_has_a_role_and_logs_of_its_own(path: Path) -> 
 def test_expiry_watcher_has_the_seed_inventory() -> None:
     template = load(DEPLOY / "expiry-watcher.yaml")
     handlers = {p["Handler"].rpartition(".")[2] for p in functions(template).values()}
-    assert handlers == {"watcher", "dispatch", "ack_handler", "digest", "summary", "drive_sync"}
+    assert handlers == {
+        "watcher",
+        "dispatch",
+        "ack_handler",
+        "digest",
+        "summary",
+        "drive_sync",
+        "calendar_sync",
+    }
     kinds = [r["Type"] for r in template["Resources"].values()]
-    assert kinds.count("AWS::DynamoDB::Table") == 5
-    assert kinds.count("AWS::Scheduler::Schedule") == 4
+    assert kinds.count("AWS::DynamoDB::Table") == 6
+    assert kinds.count("AWS::Scheduler::Schedule") == 5
     assert "AWS::Budgets::Budget" in kinds

@@ -265,3 +265,50 @@ def test_drive_sync_mirrors_changed_google_files_to_s3(
         [({"status": "200"}, json.dumps({"version": v, "modifiedTime": "t"})) for v in "934"]
     )
     assert handlers.drive_sync({}, None) == {"changed": []}
+
+
+def test_calendar_sync_proposes_tagged_events_once(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    monkeypatch.setenv("EW_CALENDAR_IDS", "team@example.com")
+    listing = json.dumps(
+        {
+            "items": [
+                {
+                    "id": "ev1",
+                    "status": "confirmed",
+                    "summary": "Alarm contract #expires",
+                    "start": {"date": "2027-05-31"},
+                    "creator": {"email": "dan@example.com"},
+                },
+                {
+                    "id": "ev2",
+                    "status": "confirmed",
+                    "summary": "Team lunch",
+                    "start": {"date": "2027-01-10"},
+                },
+            ],
+            "nextSyncToken": "s1",
+        }
+    )
+    current = {"http": HttpMockSequence([({"status": "200"}, listing)])}
+    monkeypatch.setattr(
+        wiring,
+        "google_service",
+        lambda settings, name, version: build(
+            name, version, http=current["http"], static_discovery=True
+        ),
+    )
+    with freeze_time("2026-12-01 15:00:00"):
+        assert handlers.calendar_sync({}, None) == {"proposed": 1}
+        current["http"] = HttpMockSequence(
+            [({"status": "410"}, "{}"), ({"status": "200"}, listing)]
+        )
+        assert handlers.calendar_sync({}, None) == {"proposed": 0}  # resynced, not re-proposed
+    [mail] = sent_mail()
+    assert "Proposed row: Alarm contract" in mail.raw_data
+    [row] = items(deployed, "ew-proposals")
+    assert row["status"]["S"] == "open"
