@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
+from backoffice.core import expiry_watcher as ew
 from backoffice.core.settings import Settings
 from backoffice.handlers import pages, slack_requests, web
 from backoffice.handlers.logs import log
@@ -65,10 +67,10 @@ def digest(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
 
 def summary(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Monthly schedule: last month in a paragraph by the model, or the plain table."""
-    from backoffice.handlers.wiring import expiry_watcher, summary_model
+    from backoffice.handlers.wiring import expiry_watcher, language_model
 
     ports, settings = expiry_watcher()
-    delivery = service.summary(ports, settings, summary_model())
+    delivery = service.summary(ports, settings, language_model())
     status = delivery.status if delivery else "not_due"
     log("summary", status=status)
     return {"status": status}
@@ -110,6 +112,67 @@ def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str,
     )
     log("calendar_sync", calendars=len(calendar_ids), proposed=[e.event_id for e in proposed])
     return {"proposed": len(proposed)}
+
+
+def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """A forwarded email stored by SES in the raw-MIME bucket (S3 event), or Textract saying it
+    finished reading one of its PDFs (SNS event): either way, on towards a proposed row."""
+    from backoffice.adapters.local.documents import LocalDocuments
+    from backoffice.handlers.wiring import (
+        aws_client,
+        env,
+        expiry_watcher,
+        language_model,
+        pdf_reader,
+    )
+    from backoffice.services import intake, mail_intake
+
+    ports, settings = expiry_watcher()
+    table = service.PROPOSALS.name
+    s3 = aws_client("s3")
+
+    def raw(key: str) -> bytes:
+        return bytes(s3.get_object(Bucket=env("EW_RAW_MIME_BUCKET"), Key=key)["Body"].read())
+
+    def finish(pid: str, extracted: Any) -> None:
+        result = intake.propose_from(
+            extracted,
+            language_model(),
+            "the forwarded email",
+            ew.COLUMNS,
+            ("expires_on",),
+            dayfirst=settings.dayfirst,
+        )
+        source = f"an email from {extracted.sender or 'an unknown sender'}"
+        if extracted.subject:
+            source += f" ({extracted.subject!r})"
+        service.propose_row(ports, settings, pid, result.proposal, source, result.problems)
+
+    outcomes = []
+    for record in event.get("Records", []):
+        if "s3" in record:
+            key = unquote_plus(record["s3"]["object"]["key"])
+            waiting = mail_intake.received(
+                ports.tables, table, key, raw(key), LocalDocuments, pdf_reader(), finish
+            )
+            outcomes.append({"message": key, "waiting_for": waiting})
+        elif "Sns" in record:
+            notice = json.loads(record["Sns"]["Message"])
+            location = notice.get("DocumentLocation", {})
+            done = mail_intake.job_finished(
+                ports.tables,
+                table,
+                str(location.get("S3ObjectName", "")),
+                notice["JobId"],
+                notice["Status"],
+                raw,
+                LocalDocuments,
+                pdf_reader(),
+                finish,
+            )
+            outcomes.append({"job": notice["JobId"], "finished": done})
+    log("intake", outcomes=outcomes)
+    return {"outcomes": outcomes}
 
 
 def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

@@ -229,13 +229,25 @@ def aws_settings() -> Settings:
     )
 
 
+def pdf_reader() -> Any:
+    from backoffice.adapters.aws.textract import TextractPdfText
+
+    return TextractPdfText(
+        aws_client("textract"),
+        aws_client("s3"),
+        env("EW_SOURCE_PDFS_BUCKET"),
+        env("EW_TEXTRACT_TOPIC_ARN"),
+        env("EW_TEXTRACT_ROLE_ARN"),
+    )
+
+
 DEFAULT_SUMMARY_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @cache
-def summary_model() -> Any:
-    """Bedrock in AWS; on the embedded backend there is no model and the summary falls back
-    to its plain table."""
+def language_model() -> Any:
+    """Bedrock in AWS (the monthly summary, intake proposals); the embedded backend has none:
+    the summary falls back to its table, intake to the heuristic reader."""
     if os.environ.get("BACKOFFICE_BACKEND", "aws") == "local":
         from backoffice.adapters.local.model import NoModel
 

@@ -11,7 +11,7 @@ from backoffice.ports.messaging import (
     Model,
 )
 from backoffice.ports.scheduling import Clock, Scheduler
-from backoffice.ports.storage import Blob, Blobs, Documents, Drive, Extracted, Sheet
+from backoffice.ports.storage import Blob, Blobs, Documents, Drive, Extracted, PdfText, Sheet
 from backoffice.ports.tables import (
     Absent,
     AllOf,
@@ -49,6 +49,7 @@ __all__ = [
     "Item",
     "Mailer",
     "Model",
+    "PdfText",
     "Scheduler",
     "Sheet",
     "TableSchema",

@@ -52,3 +52,13 @@ class Extracted:
 class Documents(Protocol):
     def extract(self, name: str, body: bytes) -> Extracted:
         """Text from an email (.eml, with its attachments), PDF, DOCX, XLSX or plain text."""
+
+
+class PdfText(Protocol):
+    """Reading scanned or multi-page PDFs takes a while: start a job now, read it when told."""
+
+    def start(self, name: str, body: bytes, folder: str) -> str:
+        """Store the PDF under `folder` and start reading it; returns the job id."""
+
+    def text(self, job_id: str) -> str:
+        """Every line the finished job read, in page order; raises if the job failed."""

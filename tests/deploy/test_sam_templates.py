@@ -97,6 +97,7 @@ def test_expiry_watcher_has_the_seed_inventory() -> None:
         "summary",
         "drive_sync",
         "calendar_sync",
+        "intake_ses_parser",
     }
     kinds = [r["Type"] for r in template["Resources"].values()]
     assert kinds.count("AWS::DynamoDB::Table") == 6

@@ -9,6 +9,7 @@ import email.policy
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -312,3 +313,88 @@ def test_calendar_sync_proposes_tagged_events_once(
     assert "Proposed row: Alarm contract" in mail.raw_data
     [row] = items(deployed, "ew-proposals")
     assert row["status"]["S"] == "open"
+
+
+def event_sample(name: str, fallback: dict[str, Any]) -> dict[str, Any]:
+    path = SAMPLES / name
+    return json.loads(path.read_text()) if path.exists() else fallback
+
+
+def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.message import EmailMessage
+
+    from moto.textract.models import TextractBackend
+
+    from backoffice.adapters.local.model import HeuristicModel
+    from backoffice.core import expiry_watcher as ew
+
+    s3, sqs = deployed["s3"], deployed["sqs"]
+    for bucket in ("ew-raw-mime", "ew-source-pdfs"):
+        s3.create_bucket(Bucket=bucket)
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="ew-textract")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="textract-notices")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=inbox_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    for name, value in {
+        "EW_RAW_MIME_BUCKET": "ew-raw-mime",
+        "EW_SOURCE_PDFS_BUCKET": "ew-source-pdfs",
+        "EW_TEXTRACT_TOPIC_ARN": topic,
+        "EW_TEXTRACT_ROLE_ARN": "arn:aws:iam::123456789012:role/textract",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(
+        TextractBackend,
+        "BLOCKS",
+        [
+            {"BlockType": "PAGE", "Id": "p1"},
+            {"BlockType": "LINE", "Id": "l1", "Text": "Commercial property insurance"},
+            {"BlockType": "LINE", "Id": "l2", "Text": "Policy period ends: 30 September 2027"},
+        ],
+    )
+    monkeypatch.setattr(
+        wiring,
+        "language_model",
+        lambda: HeuristicModel(ew.COLUMNS, dayfirst=False, today=date(2026, 12, 1)),
+    )
+
+    message = EmailMessage()
+    message["From"] = "Dan Ruiz <dan@example.com>"
+    message["Subject"] = "Fwd: property insurance"
+    message.set_content("Policy attached.")
+    message.add_attachment(
+        b"%PDF-1.4 scanned", maintype="application", subtype="pdf", filename="policy.pdf"
+    )
+    s3.put_object(Bucket="ew-raw-mime", Key="inbound/msg 1", Body=bytes(message))
+    arrival = event_sample(
+        "aws_powertools_s3Event.json",
+        {"Records": [{"s3": {"bucket": {"name": ""}, "object": {"key": ""}}}]},
+    )
+    arrival["Records"][0]["s3"]["bucket"]["name"] = "ew-raw-mime"
+    arrival["Records"][0]["s3"]["object"]["key"] = "inbound/msg+1"
+
+    with freeze_time("2026-12-01 15:00:00"):
+        first = handlers.intake_ses_parser(arrival, None)
+        assert first["outcomes"] == [{"message": "inbound/msg 1", "waiting_for": 1}]
+        assert sent_mail() == []
+        [notice] = sqs.receive_message(QueueUrl=inbox)["Messages"]
+        completion = event_sample("aws_powertools_snsEvent.json", {"Records": [{"Sns": {}}]})
+        completion["Records"][0]["Sns"]["Message"] = notice["Body"]
+        second = handlers.intake_ses_parser(completion, None)
+        assert second["outcomes"][0]["finished"] is True
+        again = handlers.intake_ses_parser(completion, None)  # SNS delivers at least once
+        assert again["outcomes"][0]["finished"] is False
+    [mail] = sent_mail()
+    body = email.message_from_string(mail.raw_data, policy=email.policy.default)
+    text = body.get_body(("plain",)).get_content()
+    assert "expires_on: 2027-09-30" in text and "owner: dan@example.com" in text
+    assert "name: property insurance" in text

@@ -7,6 +7,7 @@ import email
 import email.policy
 import email.utils
 import io
+from collections.abc import Callable
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import cast
@@ -16,20 +17,28 @@ from backoffice.ports import Extracted
 TEXT_SUFFIXES = (".txt", ".csv", ".md", ".text")
 
 
+PdfHook = Callable[[str, bytes], str]
+
+
 class LocalDocuments:
+    """`pdf` replaces the PDF reader: in AWS it hands each PDF to Textract instead."""
+
+    def __init__(self, pdf: PdfHook | None = None) -> None:
+        self.pdf = pdf
+
     def extract(self, name: str, body: bytes) -> Extracted:
         lowered = name.lower()
         if lowered.endswith(".eml"):
             message = email.message_from_bytes(body, policy=email.policy.default)
-            return _email(cast(EmailMessage, message))
-        text, problem = _file_text(name, body)
+            return _email(cast(EmailMessage, message), self.pdf)
+        text, problem = _file_text(name, body, self.pdf)
         return Extracted("", "", text, (problem,) if problem else ())
 
 
-def _email(message: EmailMessage) -> Extracted:
+def _email(message: EmailMessage, pdf: PdfHook | None) -> Extracted:
     parts: list[str] = []
     unreadable: list[str] = []
-    _collect(message, parts, unreadable)
+    _collect(message, parts, unreadable, pdf)
     sender = email.utils.parseaddr(str(message.get("From", "")))[1]
     return Extracted(
         str(message.get("Subject", "")),
@@ -39,7 +48,9 @@ def _email(message: EmailMessage) -> Extracted:
     )
 
 
-def _collect(message: EmailMessage, parts: list[str], unreadable: list[str]) -> None:
+def _collect(
+    message: EmailMessage, parts: list[str], unreadable: list[str], pdf: PdfHook | None
+) -> None:
     # Both renderings of an alternative: senders do not always put the same facts in each.
     for kind in ("plain", "html"):
         body = message.get_body(preferencelist=(kind,))
@@ -49,14 +60,14 @@ def _collect(message: EmailMessage, parts: list[str], unreadable: list[str]) -> 
         attachment = cast(EmailMessage, part)
         if attachment.get_content_type() == "message/rfc822":
             inner = attachment.get_content()
-            _collect(inner, parts, unreadable)  # a forwarded message: its text counts too
+            _collect(inner, parts, unreadable, pdf)  # a forwarded message: its text counts too
             continue
         name = attachment.get_filename() or attachment.get_content_type()
         if attachment.get_content_maintype() == "text":
             parts.append(_part_text(attachment, unreadable))
             continue
         payload = attachment.get_payload(decode=True)
-        text, problem = _file_text(name, payload if isinstance(payload, bytes) else b"")
+        text, problem = _file_text(name, payload if isinstance(payload, bytes) else b"", pdf)
         parts.append(text)
         if problem:
             unreadable.append(problem)
@@ -73,9 +84,11 @@ def _part_text(part: EmailMessage, unreadable: list[str]) -> str:
     return _html_text(text) if part.get_content_subtype() == "html" else text
 
 
-def _file_text(name: str, body: bytes) -> tuple[str, str | None]:
+def _file_text(name: str, body: bytes, pdf: PdfHook | None) -> tuple[str, str | None]:
     lowered = name.lower()
     try:
+        if (lowered.endswith(".pdf") or lowered == "application/pdf") and pdf is not None:
+            return pdf(name, body), None
         if lowered.endswith(".pdf") or lowered == "application/pdf":
             from pypdf import PdfReader
 
