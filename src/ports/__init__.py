@@ -11,7 +11,16 @@ from backoffice.ports.messaging import (
     Model,
 )
 from backoffice.ports.scheduling import Clock, Scheduler
-from backoffice.ports.storage import Blob, Blobs, Documents, Drive, Extracted, PdfText, Sheet
+from backoffice.ports.storage import (
+    Blob,
+    Blobs,
+    Documents,
+    Drive,
+    DriveFile,
+    Extracted,
+    PdfText,
+    Sheet,
+)
 from backoffice.ports.tables import (
     Absent,
     AllOf,
@@ -42,6 +51,7 @@ __all__ = [
     "ConditionFailed",
     "Documents",
     "Drive",
+    "DriveFile",
     "Email",
     "Equals",
     "Event",

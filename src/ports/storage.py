@@ -30,12 +30,26 @@ class Sheet(Protocol):
     def append(self, values: dict[str, str]) -> None: ...
 
 
+@frozen
+class DriveFile:
+    file_id: str
+    name: str
+    mime_type: str
+    checksum: str  # md5Checksum of a binary file; empty for native Docs and Sheets
+
+
 class Drive(Protocol):
     def revision(self, file_id: str) -> str:
         """A marker that changes whenever the file's content changes."""
 
     def export_text(self, file_id: str) -> bytes:
         """The file's content as plain text (a Doc exported as text/plain)."""
+
+    def list_folder(self, folder_id: str) -> list[DriveFile]:
+        """Every file directly in the folder (not in the trash)."""
+
+    def download(self, file_id: str) -> bytes:
+        """A binary file's bytes."""
 
 
 @frozen

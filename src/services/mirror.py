@@ -55,3 +55,25 @@ def _csv(rows: list[list[str]]) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue().encode("utf-8")
+
+
+def sync_folder(drive: Drive, blobs: Blobs, folder_id: str, prefix: str) -> list[Mirrored]:
+    """New or changed binary files (images for posts) of a Drive folder, copied under `prefix`.
+    Binary files carry an md5Checksum, so an unchanged image is never downloaded again."""
+    state_key = f"{prefix}/{STATE_KEY}"
+    state_blob = blobs.get(state_key)
+    state: dict[str, str] = json.loads(state_blob.body) if state_blob else {}
+    results = []
+    for file in drive.list_folder(folder_id):
+        if not file.checksum:
+            continue  # a native Doc or Sheet: not an image
+        key = f"{prefix}/{file.file_id}-{file.name}"
+        if state.get(key) == file.checksum:
+            results.append(Mirrored(key, file.checksum, changed=False))
+            continue
+        blobs.put(key, drive.download(file.file_id))
+        state[key] = file.checksum
+        results.append(Mirrored(key, file.checksum, changed=True))
+    if any(result.changed for result in results):
+        blobs.put(state_key, json.dumps(state, sort_keys=True).encode("utf-8"))
+    return results

@@ -180,3 +180,39 @@ def test_calendar_incremental_and_expired_token_resync() -> None:
     )
     changes = calendar(gone).changes("cal", "old")
     assert changes.full and changes.sync_token == "sync-3" and len(changes.events) == 1
+
+
+def test_drive_folder_listing_pages_and_downloads() -> None:
+    http = Recording(
+        [
+            ok(
+                {
+                    "files": [
+                        {"id": "f1", "name": "a.png", "mimeType": "image/png", "md5Checksum": "abc"}
+                    ],
+                    "nextPageToken": "p2",
+                }
+            ),
+            ok(
+                {
+                    "files": [
+                        {
+                            "id": "f2",
+                            "name": "Captions",
+                            "mimeType": "application/vnd.google-apps.document",
+                        }
+                    ]
+                }
+            ),
+            ({"status": "200", "content-type": "image/png"}, "PNGDATA"),
+        ]
+    )
+    drive = GoogleDrive(build("drive", "v3", http=http, static_discovery=True))
+    files = drive.list_folder("folder-1")
+    assert [(f.file_id, f.checksum) for f in files] == [("f1", "abc"), ("f2", "")]
+    first = parse_qs(urlsplit(http.requests[0][0]).query)
+    assert first["q"] == ["'folder-1' in parents and trashed = false"]
+    assert "md5Checksum" in first["fields"][0]
+    assert parse_qs(urlsplit(http.requests[1][0]).query)["pageToken"] == ["p2"]
+    assert drive.download("f1") == b"PNGDATA"
+    assert parse_qs(urlsplit(http.requests[2][0]).query)["alt"] == ["media"]

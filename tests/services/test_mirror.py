@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from backoffice.adapters.fake import FakeBlobs, FakeSheet
-from backoffice.services.mirror import STATE_KEY, Source, sync
+from backoffice.ports import DriveFile
+from backoffice.services.mirror import STATE_KEY, Source, sync, sync_folder
 
 
 class Drive:
@@ -15,6 +16,16 @@ class Drive:
     def export_text(self, file_id: str) -> bytes:
         self.exports.append(file_id)
         return f"text of {file_id} v{self.versions[file_id]}".encode()
+
+    def list_folder(self, folder_id: str) -> list[DriveFile]:
+        return [
+            DriveFile("img1", "launch.png", "image/png", self.versions.get("img1", "md5a")),
+            DriveFile("doc9", "Captions", "application/vnd.google-apps.document", ""),
+        ]
+
+    def download(self, file_id: str) -> bytes:
+        self.exports.append(file_id)
+        return b"\x89PNG" + self.versions.get(file_id, "md5a").encode()
 
 
 SOURCES = [Source("registry.csv", "sheet-1", "sheet"), Source("rules.toml", "doc-1", "doc")]
@@ -43,3 +54,15 @@ def test_a_lost_copy_is_restored_even_when_the_version_is_unchanged() -> None:
     sync(drive, sheet, blobs, SOURCES)
     del blobs.objects["rules.toml"]
     assert [m.changed for m in sync(drive, sheet, blobs, SOURCES)] == [False, True]
+
+
+def test_folder_images_are_copied_when_their_checksum_changes() -> None:
+    drive, blobs = Drive(), FakeBlobs()
+    assert [(m.key, m.changed) for m in sync_folder(drive, blobs, "folder", "images")] == [
+        ("images/img1-launch.png", True)
+    ]
+    assert sync_folder(drive, blobs, "folder", "images")[0].changed is False
+    drive.versions["img1"] = "md5b"
+    assert sync_folder(drive, blobs, "folder", "images")[0].changed is True
+    assert blobs.get("images/img1-launch.png").body == b"\x89PNGmd5b"  # type: ignore[union-attr]
+    assert drive.exports == ["img1", "img1"]
