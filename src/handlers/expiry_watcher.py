@@ -203,6 +203,7 @@ def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> di
                 f.date_default,
                 f.date_min,
                 f.date_max,
+                f.fields,
             )
         return web.html_response(view.status, pages.page(view.title, view.message, form))
     if request.method == "POST":
@@ -213,6 +214,7 @@ def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> di
             form_values.get("t", ""),
             form_values.get("date", ""),
             request.request_id,
+            fields={k: v for k, v in form_values.items() if k not in ("t", "date")},
         )
         return web.html_response(result.status, pages.page(result.title, result.message))
     return web.text_response(405, "Use GET to open a link and POST to confirm it.")
@@ -275,6 +277,24 @@ def _button(
             ),
         )
         return slack_requests.json_response({})
+    if action["action_id"] == "edit":
+        from backoffice.adapters.slack.blocks import fields_modal
+
+        page = service.open_link(ports, settings, token)
+        if page.form is None:
+            ports.chat.whisper(channel, user, page.message)
+            return slack_requests.json_response({})
+        ports.chat.open_modal(
+            payload["trigger_id"],
+            fields_modal(
+                "ew_edit",
+                "Proposed row",
+                page.form.button,
+                page.form.fields,
+                json.dumps({"t": token, "m": message}),
+            ),
+        )
+        return slack_requests.json_response({})
     if action["action_id"] not in ONE_TAP_ACTIONS:
         return web.text_response(400, f"Unknown action {action['action_id']!r}.")
     result = service.act_on_link(
@@ -292,13 +312,27 @@ def _modal(
 ) -> dict[str, Any]:
     view = payload["view"]
     meta = json.loads(view["private_metadata"])
-    chosen = view["state"]["values"]["date_block"]["date"].get("selected_date") or ""
-    result = service.act_on_link(
-        ports, settings, meta["t"], chosen, request.request_id, by_user=f"slack:{user}"
-    )
+    values = view["state"]["values"]
+    if view.get("callback_id") == "ew_edit":
+        edits = {name: str(block["value"].get("value") or "") for name, block in values.items()}
+        result = service.act_on_link(
+            ports,
+            settings,
+            meta["t"],
+            "",
+            request.request_id,
+            by_user=f"slack:{user}",
+            fields=edits,
+        )
+    else:
+        chosen = values["date_block"]["date"].get("selected_date") or ""
+        result = service.act_on_link(
+            ports, settings, meta["t"], chosen, request.request_id, by_user=f"slack:{user}"
+        )
     if not result.accepted:
+        block = "date_block" if "date_block" in values else next(iter(values), "date_block")
         return slack_requests.json_response(
-            {"response_action": "errors", "errors": {"date_block": result.message}}
+            {"response_action": "errors", "errors": {block: result.message}}
         )
     ports.chat.update(meta["m"], f"{result.message} (<@{user}>)")
     return slack_requests.json_response({"response_action": "clear"})

@@ -15,7 +15,8 @@ main{max-width:32rem;margin:0 auto;background:#fff;border-radius:12px;padding:1.
 box-shadow:0 1px 3px rgba(0,0,0,.12)}
 h1{font-size:1.35rem;margin-top:0}
 label{display:block;font-weight:600;margin:1rem 0 .25rem}
-input[type=date]{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}
+input[type=date],input[type=text]{font-size:1.1rem;padding:.5rem;width:100%;
+box-sizing:border-box}
 button{margin-top:1.25rem;font-size:1.1rem;padding:.8rem 1.2rem;width:100%;border:0;
 border-radius:8px;background:#1a6b43;color:#fff}
 .note{color:#5b6670;font-size:.9rem}
@@ -41,6 +42,7 @@ def confirm_form(
     date_default: date | None = None,
     date_min: date | None = None,
     date_max: date | None = None,
+    fields: tuple[tuple[str, str], ...] = (),
 ) -> str:
     """A POST form: the only way a link changes anything."""
     date_input = ""
@@ -54,9 +56,14 @@ def confirm_form(
             f'<label for="date">{escape(date_label)}</label>'
             f'<input type="date" id="date" name="date" required{attributes}>'
         )
+    text_inputs = "".join(
+        f'<label for="f-{escape(name)}">{escape(name.replace("_", " "))}</label>'
+        f'<input type="text" id="f-{escape(name)}" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in fields
+    )
     return (
         f'<form method="post" action="{escape(action_url)}">'
-        f'<input type="hidden" name="t" value="{escape(token)}">{date_input}'
+        f'<input type="hidden" name="t" value="{escape(token)}">{date_input}{text_inputs}'
         f'<button type="submit">{escape(button)}</button></form>'
         '<p class="note">Nothing changes until you press the button.</p>'
     )

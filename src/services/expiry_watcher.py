@@ -408,6 +408,7 @@ class LinkForm:
     date_default: date | None = None
     date_min: date | None = None
     date_max: date | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # text inputs (name, current value) to edit
 
 
 @frozen
@@ -497,6 +498,7 @@ def act_on_link(
     chosen_date: str,
     request_id: str,
     by_user: str | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> ActionResult:
     """POST from the confirmation page, or a Slack button: spend the link, then apply the
     answer. `by_user` names who answered when the channel knows better than the link."""
@@ -527,7 +529,7 @@ def act_on_link(
         return ActionResult(409, "Link already used", refused.message, False)
     try:
         if claim.action in proposals.ACTIONS:
-            transition = _decide_proposal(ports, claim, action, now)
+            transition = _decide_proposal(ports, claim, action, now, fields)
         else:
             transition = perform(ports, settings, action, now)
     except Exception:
@@ -542,9 +544,16 @@ def act_on_link(
 
 
 def _decide_proposal(
-    ports: Ports, claim: LinkClaim, action: ew.Action, now: datetime
+    ports: Ports,
+    claim: LinkClaim,
+    action: ew.Action,
+    now: datetime,
+    fields: Mapping[str, str] | None,
 ) -> ew.Transition:
-    decision = proposals.decide(ports, ew.PREFIX, claim.subject, claim.action, action.by_user, now)
+    edits = fields if claim.action == "edit" else None
+    decision = proposals.decide(
+        ports, ew.PREFIX, claim.subject, claim.action, action.by_user, now, edits
+    )
     entry = ew.AuditEntry(
         item_id=decision.values.get("item_id") or claim.subject,
         ts=f"{now.isoformat()}#{action.request_id}",
@@ -564,6 +573,13 @@ def _proposal_page(ports: Ports, claim: LinkClaim, token: str) -> LinkPage:
         status = row["status"] if row else "removed"
         return LinkPage(409, "Already decided", f"This proposal was already {status}.")
     values = ", ".join(f"{k}: {v}" for k, v in row["values"].items() if v)
+    if claim.action == "edit":
+        return LinkPage(
+            200,
+            "Check and correct the proposed row",
+            "Change what is wrong, then add it to the sheet.",
+            LinkForm(token, "edit", "Add to the sheet", fields=tuple(row["values"].items())),
+        )
     if claim.action == "approve":
         return LinkPage(
             200,

@@ -20,8 +20,8 @@ from backoffice.ports import Absent, Button, ConditionFailed, Equals, TableSchem
 from backoffice.services.delivery import stamp
 from backoffice.services.runtime import Ports, deliver_text
 
-ACTIONS = ("approve", "discard")
-LABELS = {"approve": "Approve", "discard": "Discard"}
+ACTIONS = ("approve", "edit", "discard")
+LABELS = {"approve": "Approve", "edit": "Edit", "discard": "Discard"}
 KIND = "proposal"
 
 
@@ -111,25 +111,40 @@ def pending(ports: Ports, prefix: str, proposal_id: str) -> dict[str, Any] | Non
 
 
 def decide(
-    ports: Ports, prefix: str, proposal_id: str, action: str, by: str, now: datetime
+    ports: Ports,
+    prefix: str,
+    proposal_id: str,
+    action: str,
+    by: str,
+    now: datetime,
+    edits: Mapping[str, str] | None = None,
 ) -> Decision:
-    """Approve (append the row to the sheet) or discard an open proposal, once."""
+    """Approve (append the row to the sheet), edit then approve, or discard an open proposal,
+    once. Edits only change columns the proposal has."""
     table = schema(prefix).name
     row = ports.tables.get(table, proposal_id, KIND)
     if row is None:
         return Decision(False, "This proposal no longer exists. Nothing was changed.", {})
     values = dict(row["values"])
+    if edits:
+        values.update({k: v.strip() for k, v in edits.items() if k in values})
     if row["status"] != "open":
         return Decision(
             False, f"This proposal was already {row['status']}. Nothing was changed.", values
         )
-    status = "approved" if action == "approve" else "discarded"
-    decided = {**row, "status": status, "decided_by": by, "decided_at": stamp(now)}
+    status = "discarded" if action == "discard" else "approved"
+    decided = {
+        **row,
+        "values": values,
+        "status": status,
+        "decided_by": by,
+        "decided_at": stamp(now),
+    }
     try:
         ports.tables.put(table, decided, Equals("status", "open"))
     except ConditionFailed:
         return Decision(False, "Someone else decided on this proposal a moment ago.", values)
-    if action == "approve":
+    if status == "approved":
         try:
             left_out = _append(ports, values)
         except Exception:

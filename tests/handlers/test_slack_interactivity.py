@@ -158,3 +158,45 @@ def test_a_button_for_a_renewed_item_gets_a_polite_private_answer(world: World) 
     handle_ack(signed(world, click(world, "snooze")), world.ports, world.settings)
     [(_, _, text)] = world.chat.whispers
     assert "no longer applies" in text and world.chat.modals == []
+
+
+def test_a_proposal_card_edit_opens_a_modal_whose_submission_adds_the_row(world: World) -> None:
+    from attrs import evolve
+
+    from backoffice.ports.calendar import CalendarEvent
+
+    world.settings = evolve(world.settings, admin="U0ADMIN0001")  # the admin is on Slack
+    event = CalendarEvent(
+        "e1", "cal", "Permt #expires", "", "2027-03-01", "confirmed", "dan@example.com"
+    )
+    assert service.propose_from_event(world.ports, world.settings, event, "#expires")
+    card = world.chat.posted[-1]
+    assert [b.action for b in card.buttons] == ["approve", "edit", "discard"]
+    edit = next(b for b in card.buttons if b.action == "edit")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0ADMIN0001"},
+        "trigger_id": "t-1",
+        "container": {"type": "message", "message_ts": "1.2", "channel_id": "D1"},
+        "actions": [{"action_id": "edit", "value": edit.value, "type": "button"}],
+    }
+    handle_ack(signed(world, payload), world.ports, world.settings)
+    [(_, view)] = world.chat.modals
+    assert view["callback_id"] == "ew_edit"
+    names = [block["block_id"] for block in view["blocks"]]
+    assert "name" in names and "expires_on" in names
+    state = {
+        name: {
+            "value": {"type": "plain_text_input", "value": block["element"].get("initial_value")}
+        }
+        for name, block in zip(names, view["blocks"], strict=True)
+    }
+    state["name"]["value"]["value"] = "Permit"
+    submitted = {
+        "type": "view_submission",
+        "user": {"id": "U0ADMIN0001"},
+        "view": {**view, "state": {"values": state}},
+    }
+    response = handle_ack(signed(world, submitted, age=1), world.ports, world.settings)
+    assert json.loads(response["body"]) == {"response_action": "clear"}
+    assert world.sheet.rows[-1][1] == "Permit"

@@ -87,3 +87,21 @@ def test_discard_adds_nothing() -> None:
     links = world.links(world.mailer.sent[0].idempotency_key)
     assert service.act_on_link(world.ports, world.settings, links["Discard"], "", "r1").accepted
     assert len(world.sheet.rows) == 1
+
+
+def test_edit_corrects_the_row_before_adding_it() -> None:
+    world = World([], TUESDAY)
+    sync(world, Calendar(Changes((event("e1", "Permt #expires"),), "t", True)))
+    links = world.links(world.mailer.sent[0].idempotency_key)
+    page = service.open_link(world.ports, world.settings, links["Edit"])
+    assert page.form is not None and ("name", "Permit") not in page.form.fields
+    assert dict(page.form.fields)["name"] == "Permt"
+    done = service.act_on_link(
+        world.ports,
+        world.settings,
+        links["Edit"],
+        "",
+        "r1",
+        fields={"name": " Permit ", "colour": "red"},
+    )
+    assert done.accepted and world.sheet.rows[-1][1] == "Permit"

@@ -52,3 +52,31 @@ def date_modal(
         blocks=[InputBlock(block_id="date_block", label=label, element=picker)],
     )
     return view.to_dict()
+
+
+def fields_modal(
+    callback_id: str, title: str, submit: str, fields: tuple[tuple[str, str], ...], metadata: str
+) -> dict[str, Any]:
+    """A modal with one text input per field, filled in with the current values."""
+    from slack_sdk.models.blocks import InputBlock, PlainTextInputElement
+    from slack_sdk.models.views import View
+
+    blocks = [
+        InputBlock(
+            block_id=name,
+            label=name.replace("_", " ")[:2000],
+            optional=True,
+            element=PlainTextInputElement(action_id="value", initial_value=value or None),
+        )
+        for name, value in fields
+    ]
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=title[:24],
+        submit=submit,
+        close="Cancel",
+        private_metadata=metadata,
+        blocks=blocks,
+    )
+    return view.to_dict()
