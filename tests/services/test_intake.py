@@ -181,3 +181,43 @@ def test_the_model_contract_never_crashes_and_never_invents_a_date(
     if "expires_on" in kept:
         written = {found.value for found in dates_in(source, dayfirst=False)}
         assert date.fromisoformat(kept["expires_on"]) in written
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF whose content stream draws `text` (enough for pypdf to read it back)."""
+    stream = f"BT /F1 12 Tf 72 712 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_a_pdf_attachment_is_read_locally() -> None:
+    message = forwarded("Fwd: Waste collection contract")
+    message.set_content("See attached.")
+    message.add_attachment(
+        minimal_pdf("Contract term ends 2027-08-31"),
+        maintype="application",
+        subtype="pdf",
+        filename="contract.pdf",
+    )
+    proposal, problems = run("contract.eml", bytes(message))
+    assert proposal["expires_on"] == "2027-08-31" and problems == ()
+    proposal, _ = run("contract.pdf", minimal_pdf("Valid until 2028-01-15"))
+    assert proposal["expires_on"] == "2028-01-15"
