@@ -22,12 +22,19 @@ from backoffice.core.keys import move_key, schedule_name
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
-from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read, verify
+from backoffice.core.tokens import LinkClaim, TokenError, read, verify
 from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services import proposals
 from backoffice.services.delivery import Slot, describe, send_once, stamp
-from backoffice.services.runtime import Ports, calendar_for, deliver_text, local_now
+from backoffice.services.runtime import (
+    LinkTarget,
+    Ports,
+    answer_links,
+    calendar_for,
+    deliver_text,
+    local_now,
+)
 
 PINGS = "ew-pings"
 ACKS = "ew-ack"
@@ -269,25 +276,9 @@ def channel_of(recipient: str) -> str:
 
 
 def action_links(settings: Settings, move: ew.Move, now: datetime) -> tuple[Button, ...]:
-    """One signed, single-use link per answer; a Slack button carries the same token."""
-    secret = settings.secret(LINK_SECRET)
-    expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
-    links = []
-    for action in ew.ACTIONS:
-        claim = LinkClaim(
-            system=ew.SYSTEM,
-            subject=move.item_id,
-            action=action,
-            chain=move.chain_id,
-            nonce=nonce_for(secret, move.key, action),
-            expires_at=expires_at,
-            by=move.to,
-        )
-        token = mint(secret, claim)
-        links.append(
-            Button(action, LABELS[action], f"{settings.public_url}{LINK_PATH}?t={token}", token)
-        )
-    return tuple(links)
+    """Renew, Snooze and Ack only, each a signed single-use link bound to the move's chain."""
+    target = LinkTarget(ew.SYSTEM, move.item_id, move.chain_id, move.key, move.to, LINK_PATH)
+    return answer_links(settings, target, {a: LABELS[a] for a in ew.ACTIONS}, now)
 
 
 def tell_admin_of_failure(

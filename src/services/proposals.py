@@ -8,17 +8,16 @@ appends the row to the owner's sheet (RAW), discarding only records the decision
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from attrs import frozen
 
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import normalise_header
-from backoffice.core.tokens import LinkClaim, mint, nonce_for
-from backoffice.ports import Absent, Button, ConditionFailed, Equals, TableSchema
+from backoffice.ports import Absent, ConditionFailed, Equals, TableSchema
 from backoffice.services.delivery import stamp
-from backoffice.services.runtime import Ports, deliver_text
+from backoffice.services.runtime import LinkTarget, Ports, answer_links, deliver_text
 
 ACTIONS = ("approve", "edit", "discard")
 LABELS = {"approve": "Approve", "edit": "Edit", "discard": "Discard"}
@@ -77,33 +76,15 @@ def propose(
         settings.admin,
         subject,
         "\n".join(lines),
-        _links(settings, system, link_path, proposal_id, now),
+        answer_links(
+            settings,
+            LinkTarget(system, proposal_id, KIND, proposal_id, settings.admin, link_path),
+            LABELS,
+            now,
+        ),
         f"{prefix}:{proposal_id}",
     )
     return True
-
-
-def _links(
-    settings: Settings, system: str, link_path: str, proposal_id: str, now: datetime
-) -> tuple[Button, ...]:
-    secret = settings.secret("link_secret")
-    expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
-    buttons = []
-    for action in ACTIONS:
-        claim = LinkClaim(
-            system=system,
-            subject=proposal_id,
-            action=action,
-            chain=KIND,
-            nonce=nonce_for(secret, proposal_id, action),
-            expires_at=expires_at,
-            by=settings.admin,
-        )
-        token = mint(secret, claim)
-        buttons.append(
-            Button(action, LABELS[action], f"{settings.public_url}{link_path}?t={token}", token)
-        )
-    return tuple(buttons)
 
 
 def pending(ports: Ports, prefix: str, proposal_id: str) -> dict[str, Any] | None:

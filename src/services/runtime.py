@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from html import escape
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from attrs import frozen
 from backoffice.core.business_time import Calendar, holiday_dates
 from backoffice.core.settings import HolidaySpec, Settings
 from backoffice.core.sheet import is_slack_user
+from backoffice.core.tokens import LinkClaim, mint, nonce_for
 from backoffice.ports import (
     Blobs,
     Bus,
@@ -127,3 +128,39 @@ def _email_html(text: str, links: Sequence[Button]) -> str:
         '<p style="color:#666;font-size:12px">Each button opens a page that asks you to '
         "confirm; nothing changes until you do.</p></body></html>"
     )
+
+
+@frozen
+class LinkTarget:
+    """What a set of answer links is about; each action gets its own single-use token."""
+
+    system: str
+    subject: str
+    chain: str
+    nonce_seed: str  # the same seed always yields the same nonces (one message, one set)
+    to: str
+    path: str
+
+
+def answer_links(
+    settings: Settings, target: LinkTarget, labels: Mapping[str, str], now: datetime
+) -> tuple[Button, ...]:
+    """One signed link per action (in `labels` order); a Slack button carries the same token."""
+    secret = settings.secret("link_secret")
+    expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
+    buttons = []
+    for action, label in labels.items():
+        claim = LinkClaim(
+            system=target.system,
+            subject=target.subject,
+            action=action,
+            chain=target.chain,
+            nonce=nonce_for(secret, target.nonce_seed, action),
+            expires_at=expires_at,
+            by=target.to,
+        )
+        token = mint(secret, claim)
+        buttons.append(
+            Button(action, label, f"{settings.public_url}{target.path}?t={token}", token)
+        )
+    return tuple(buttons)
