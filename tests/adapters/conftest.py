@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dynamo import create_tables
 
 from backoffice.adapters.csv_sheet import CsvSheet
 from backoffice.adapters.fake import FakeBlobs, FakeScheduler, FakeSheet, FakeTables
@@ -64,19 +65,7 @@ def dynamo_tables(tmp: Path) -> Iterator[Any]:
 
     with aws():
         client = boto3.client("dynamodb", region_name=REGION)
-        for schema in SCHEMAS:
-            client.create_table(
-                TableName=f"deployed-{schema.name}",
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[
-                    {"AttributeName": schema.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": schema.sort_key, "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": schema.partition_key, "AttributeType": "S"},
-                    {"AttributeName": schema.sort_key, "AttributeType": "S"},
-                ],
-            )
+        create_tables(client, SCHEMAS, "deployed-")
         yield DynamoTables(client, SCHEMAS, {s.name: f"deployed-{s.name}" for s in SCHEMAS})
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from dynamo import create_tables
 from freezegun import freeze_time
 
 from backoffice.handlers import expiry_watcher as handlers
@@ -63,19 +64,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with mock_aws():
         _clear_caches()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        for schema in TABLES:
-            dynamodb.create_table(
-                TableName=f"prod-{schema.name}",
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[
-                    {"AttributeName": schema.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": schema.sort_key, "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": schema.partition_key, "AttributeType": "S"},
-                    {"AttributeName": schema.sort_key, "AttributeType": "S"},
-                ],
-            )
+        create_tables(dynamodb, TABLES, "prod-")
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in ("ew-rules-source", "ew-registry-source"):
             s3.create_bucket(Bucket=bucket)
