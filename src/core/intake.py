@@ -72,9 +72,10 @@ def heuristic_proposal(
     points at (or the latest future date), the forwarder as the owner, links and amounts as
     notes. Only what is written is used; a column with nothing to go on stays empty."""
     dates = dates_in(text, dayfirst=dayfirst)
-    future = [d for d in dates if d.value >= today]
-    flagged = [d for d in future if d.near_expiry_words]
-    chosen = flagged or future
+    # A date next to expiry words wins even when it has passed (an expired licence is worth
+    # knowing about); otherwise the latest date still to come.
+    flagged = [d for d in dates if d.near_expiry_words]
+    chosen = flagged or [d for d in dates if d.value >= today]
     expires = max(chosen, key=lambda d: d.value).value.isoformat() if chosen else ""
     name = _SUBJECT_NOISE.sub("", subject).strip()
     amounts = list(dict.fromkeys(m.group(0).strip() for m in _AMOUNT.finditer(text)))

@@ -221,3 +221,8 @@ def test_a_pdf_attachment_is_read_locally() -> None:
     assert proposal["expires_on"] == "2027-08-31" and problems == ()
     proposal, _ = run("contract.pdf", minimal_pdf("Valid until 2028-01-15"))
     assert proposal["expires_on"] == "2028-01-15"
+
+
+def test_an_expiry_date_in_the_past_is_still_proposed() -> None:
+    proposal, _ = run("licence.txt", b"Issued 2024-06-01\nValid through 2026-05-31\n")
+    assert proposal["expires_on"] == "2026-05-31"
