@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from email import encoders
 from email.header import Header
 from email.message import Message
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
@@ -17,12 +19,22 @@ def build_email(sender: str, email: Email, message_id: str) -> bytes:
     The compat32 MIME classes build the same message as EmailMessage about four times faster,
     which matters when a tick delivers thousands."""
     text = MIMEText(email.text, "plain", "utf-8")
+    body: Message = text
     if email.html:
-        message: Message = MIMEMultipart("alternative")
-        message.attach(text)
-        message.attach(MIMEText(email.html, "html", "utf-8"))
-    else:
-        message = text
+        body = MIMEMultipart("alternative")
+        body.attach(text)
+        body.attach(MIMEText(email.html, "html", "utf-8"))
+    message = body
+    if email.attachments:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        for attachment in email.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            part = MIMEBase(maintype, subtype or "octet-stream")
+            part.set_payload(attachment.body)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+            message.attach(part)
     message["From"] = sender
     message["To"] = ", ".join(email.to)
     subject = email.subject

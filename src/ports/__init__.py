@@ -1,6 +1,7 @@
 """The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
 
 from backoffice.ports.messaging import (
+    Attachment,
     Bus,
     Button,
     Chat,
@@ -9,6 +10,7 @@ from backoffice.ports.messaging import (
     Event,
     Mailer,
     Model,
+    Sms,
 )
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import (
@@ -39,6 +41,7 @@ __all__ = [
     "Absent",
     "AllOf",
     "AnyOf",
+    "Attachment",
     "Before",
     "Blob",
     "Blobs",
@@ -62,6 +65,7 @@ __all__ = [
     "PdfText",
     "Scheduler",
     "Sheet",
+    "Sms",
     "TableSchema",
     "Tables",
     "holds",

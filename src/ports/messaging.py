@@ -19,6 +19,13 @@ class Button:
 
 
 @frozen
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar"
+    body: bytes
+
+
+@frozen
 class Email:
     to: tuple[str, ...]
     subject: str
@@ -26,6 +33,7 @@ class Email:
     html: str | None = None
     reply_to: str | None = None
     idempotency_key: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @frozen
@@ -39,6 +47,14 @@ class ChatMessage:
 class Mailer(Protocol):
     def send(self, email: Email) -> str:
         """Deliver the email and return the provider's message id."""
+
+
+class Sms(Protocol):
+    def send(self, to: str, text: str, idempotency_key: str) -> str:
+        """Send a text message to an E.164 number; return the provider's message id."""
+
+    def opted_out(self, to: str) -> bool:
+        """Whether the number has opted out of text messages (then email is used instead)."""
 
 
 class Chat(Protocol):

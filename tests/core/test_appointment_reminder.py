@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.documents import DocumentError
 from backoffice.core.sheet import read_csv
+from backoffice.core.sms import sms_segments
 
 SG = ZoneInfo("Asia/Singapore")
 NY = ZoneInfo("America/New_York")
@@ -162,7 +163,7 @@ def test_replies() -> None:
     ],
 )
 def test_sms_segments(text: str, segments: int) -> None:
-    assert ar.sms_segments(text) == segments
+    assert sms_segments(text) == segments
 
 
 @settings(max_examples=200, deadline=None)

@@ -63,3 +63,33 @@ class EventBridgeBus:
         raise RuntimeError(
             f"EventBridge refused {len(batch)} events after {PUT_EVENTS_TRIES} tries: {codes}"
         )
+
+
+class SnsSms:
+    """Text messages through SNS Publish: transactional, from the registered origination
+    number. Numbers that opted out are checked first, so the caller can fall back to email."""
+
+    def __init__(self, client: Any, origination_number: str, sender_id: str = "") -> None:
+        self.client = client
+        self.origination_number = origination_number
+        self.sender_id = sender_id
+
+    def send(self, to: str, text: str, idempotency_key: str) -> str:
+        attributes = {
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+            "AWS.MM.SMS.OriginationNumber": {
+                "DataType": "String",
+                "StringValue": self.origination_number,
+            },
+        }
+        if self.sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = {
+                "DataType": "String",
+                "StringValue": self.sender_id,
+            }
+        response = self.client.publish(PhoneNumber=to, Message=text, MessageAttributes=attributes)
+        return str(response["MessageId"])
+
+    def opted_out(self, to: str) -> bool:
+        response = self.client.check_if_phone_number_is_opted_out(phoneNumber=to)
+        return bool(response["isOptedOut"])

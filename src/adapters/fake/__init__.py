@@ -1,7 +1,7 @@
 """In-memory adapters for every port: they record what happened and fail on request."""
 
 from backoffice.adapters.fake.faults import Faults, InjectedFault
-from backoffice.adapters.fake.messaging import FakeBus, FakeChat, FakeMailer
+from backoffice.adapters.fake.messaging import FakeBus, FakeChat, FakeMailer, FakeSms
 from backoffice.adapters.fake.scheduling import FakeClock, FakeScheduler
 from backoffice.adapters.fake.storage import FakeBlobs, FakeSheet
 from backoffice.adapters.fake.tables import FakeTables
@@ -14,6 +14,7 @@ __all__ = [
     "FakeMailer",
     "FakeScheduler",
     "FakeSheet",
+    "FakeSms",
     "FakeTables",
     "Faults",
     "InjectedFault",

@@ -56,3 +56,19 @@ class FakeBus:
     def emit(self, events: Sequence[Event]) -> None:
         self.faults.hit("emit")
         self.events.extend((detail_type, dict(detail)) for detail_type, detail in events)
+
+
+@define
+class FakeSms:
+    sent: list[tuple[str, str, str]] = field(factory=list)  # (to, text, idempotency key)
+    opted_out_numbers: set[str] = field(factory=set)
+    faults: Faults = field(factory=Faults)
+
+    def send(self, to: str, text: str, idempotency_key: str) -> str:
+        self.faults.hit("send")
+        self.sent.append((to, text, idempotency_key))
+        return f"fake-sms-{len(self.sent)}"
+
+    def opted_out(self, to: str) -> bool:
+        self.faults.hit("opted_out")
+        return to in self.opted_out_numbers

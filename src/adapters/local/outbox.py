@@ -78,3 +78,23 @@ class OutboxChat:
 
     def _write(self, path: Path, body: dict[str, Any]) -> None:
         write_atomically(path, json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+class OutboxSms:
+    """Text messages as `.sms.json` files: number, text and its segment count. Numbers listed in
+    the workspace's `opted_out` setting are treated as opted out."""
+
+    def __init__(self, outbox: Path, opted_out_numbers: frozenset[str] = frozenset()) -> None:
+        self.outbox = Path(outbox)
+        self.opted_out_numbers = opted_out_numbers
+
+    def send(self, to: str, text: str, idempotency_key: str) -> str:
+        from backoffice.core.sms import sms_segments
+
+        path = _unique(self.outbox, safe_name(idempotency_key or to), ".sms.json")
+        body = {"to": to, "text": text, "segments": sms_segments(text)}
+        write_atomically(path, json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))
+        return f"local-sms:{path.name}"
+
+    def opted_out(self, to: str) -> bool:
+        return to in self.opted_out_numbers
