@@ -18,15 +18,16 @@ from attrs import frozen
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.business_time import next_allowed
 from backoffice.core.documents import DocumentError
-from backoffice.core.keys import move_key, schedule_name
+from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
 from backoffice.core.tokens import LinkClaim, TokenError, read, verify
 from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
 from backoffice.ports.calendar import CalendarEvent
-from backoffice.services import proposals
+from backoffice.services import engine, proposals
 from backoffice.services.delivery import Slot, describe, send_once, stamp
+from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.runtime import (
     LinkTarget,
     Ports,
@@ -169,22 +170,6 @@ def ping_slot(move: ew.Move) -> Slot:
 
 
 @frozen
-class Delivery:
-    """What happened to one message: sent now, deferred, or why not."""
-
-    status: str  # sent | deferred | duplicate | dropped | retry | failed
-    key: str
-    move: str
-    subject: str
-    to: tuple[str, ...]
-    channel: str
-    at: datetime
-    line: int = 0
-    until: datetime | None = None
-    error: str = ""
-
-
-@frozen
 class TickResult:
     now: datetime
     moves: tuple[ew.Move, ...]
@@ -226,49 +211,35 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
     move = ew.Move.from_json(detail)
     now = local_now(ports.clock, settings)
     channel = channel_of(move.to)
-
-    def delivery(status: str, **extra: Any) -> Delivery:
-        return Delivery(
-            status=status,
-            key=move.key,
-            move=move.move,
-            subject=move.item_id,
-            to=(move.to,),
-            channel=channel,
-            at=now,
-            line=move.line,
-            **extra,
-        )
-
-    state = load_item_state(ports.tables, move.item_id)
-    if not ew.still_due(move, state, now.date()):
-        return delivery("dropped")
-    when = next_allowed(now, calendar_for(settings, now))
-    if when > now:
-        ports.scheduler.book(schedule_name(move.key), when, {"move": move.as_json()})
-        return delivery("deferred", until=when)
-    composed = ew.compose(move, _voice(_text(ports, ew.VOICE_FILE)))
-    links = action_links(settings, move, now)
-    outcome = send_once(
-        ports.tables,
-        ping_slot(move),
-        now,
-        lambda: deliver_text(ports, move.to, composed.subject, composed.text, links, move.key),
-        {"ping_date": now.date().isoformat(), "dispatched_via": channel, "sent_at": stamp(now)},
+    outgoing = Outgoing(
+        key=move.key,
+        kind=move.move,
+        subject=move.item_id,
+        to=(move.to,),
+        channel=channel,
+        line=move.line,
+        slot=ping_slot(move),
+        payload={"move": move.as_json()},
     )
-    if outcome.status != "failed" or outcome.failure is None:
-        return delivery(outcome.status)
-    failure = outcome.failure
-    if failure.retry_at is not None:
-        retry_at = next_allowed(failure.retry_at, calendar_for(settings, failure.retry_at))
-        ports.scheduler.book(
-            schedule_name(f"{move.key}:retry:{failure.attempts}"),
-            retry_at,
-            {"move": move.as_json()},
-        )
-        return delivery("retry", until=retry_at, error=failure.error)
-    tell_admin_of_failure(ports, settings, move, failure.attempts, failure.error)
-    return delivery("failed", error=failure.error)
+    if not ew.still_due(move, load_item_state(ports.tables, move.item_id), now.date()):
+        return outgoing.report("dropped", now)
+
+    def send() -> str:
+        composed = ew.compose(move, _voice(_text(ports, ew.VOICE_FILE)))
+        links = action_links(settings, move, now)
+        return deliver_text(ports, move.to, composed.subject, composed.text, links, move.key)
+
+    return engine.deliver(
+        ports,
+        lambda when: calendar_for(settings, when),
+        outgoing,
+        now,
+        send,
+        {"ping_date": now.date().isoformat(), "dispatched_via": channel, "sent_at": stamp(now)},
+        lambda failure: tell_admin_of_failure(
+            ports, settings, move, failure.attempts, failure.error
+        ),
+    )
 
 
 def channel_of(recipient: str) -> str:

@@ -1,0 +1,98 @@
+"""The delivery flow every system shares: wait for business time (or give up when the moment
+has passed), claim, send, confirm, retry a failure twice, then hand it to a person.
+
+A system decides whether its move is still due; the engine decides when and how it goes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+
+from backoffice.core.business_time import Calendar, next_allowed
+from backoffice.core.keys import schedule_name
+from backoffice.services.delivery import Failure, Slot, send_once
+from backoffice.services.runtime import Ports
+
+
+@frozen
+class Delivery:
+    """What happened to one message: sent now, deferred, or why not."""
+
+    status: str  # sent | deferred | duplicate | dropped | skipped | retry | failed
+    key: str
+    move: str
+    subject: str
+    to: tuple[str, ...]
+    channel: str
+    at: datetime
+    line: int = 0
+    until: datetime | None = None
+    error: str = ""
+
+
+@frozen
+class Outgoing:
+    """One move as the engine sees it."""
+
+    key: str
+    kind: str
+    subject: str
+    to: tuple[str, ...]
+    channel: str
+    line: int
+    slot: Slot
+    payload: Mapping[str, Any]  # what a deferred or retried dispatch is booked with
+    deadline: datetime | None = None  # when it cannot go out before this, it is skipped
+
+    def report(self, status: str, at: datetime, **extra: Any) -> Delivery:
+        return Delivery(
+            status=status,
+            key=self.key,
+            move=self.kind,
+            subject=self.subject,
+            to=self.to,
+            channel=self.channel,
+            at=at,
+            line=self.line,
+            **extra,
+        )
+
+
+def deliver(
+    ports: Ports,
+    calendar_at: Callable[[datetime], Calendar],
+    outgoing: Outgoing,
+    now: datetime,
+    send: Callable[[], str],
+    extra: Mapping[str, Any],
+    given_up: Callable[[Failure], None],
+    too_late: Callable[[], None] = lambda: None,
+) -> Delivery:
+    """Send now if business time allows, else book the next allowed minute (or skip, when that
+    minute is past the deadline). `send` runs only under a fresh claim; `given_up` hears of a
+    send that failed for the last time; `too_late` records a skip."""
+    when = next_allowed(now, calendar_at(now))
+    if when > now:
+        if outgoing.deadline is not None and when >= outgoing.deadline:
+            too_late()
+            return outgoing.report("skipped", now, until=when)
+        ports.scheduler.book(schedule_name(outgoing.key), when, dict(outgoing.payload))
+        return outgoing.report("deferred", now, until=when)
+    outcome = send_once(ports.tables, outgoing.slot, now, send, extra)
+    if outcome.status != "failed" or outcome.failure is None:
+        return outgoing.report(outcome.status, now)
+    failure = outcome.failure
+    if failure.retry_at is not None:
+        retry_at = next_allowed(failure.retry_at, calendar_at(failure.retry_at))
+        ports.scheduler.book(
+            schedule_name(f"{outgoing.key}:retry:{failure.attempts}"),
+            retry_at,
+            dict(outgoing.payload),
+        )
+        return outgoing.report("retry", now, until=retry_at, error=failure.error)
+    given_up(failure)
+    return outgoing.report("failed", now, error=failure.error)
