@@ -22,7 +22,7 @@ from backoffice.core.documents import DocumentError, load_toml
 from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import line_of
-from backoffice.core.sheet import RawRow, Table, is_email, is_slack_user, missing_columns
+from backoffice.core.sheet import RawRow, RowReport, Table, is_email, is_slack_user, parse_table
 
 SYSTEM = "appointment-reminder"
 PREFIX = "ar"
@@ -75,58 +75,35 @@ def parse_rows(
     table: Table, rules: Rules, *, timezone: str, default_country: str, dayfirst: bool
 ) -> tuple[list[Appointment], list[Problem]]:
     """Appointments from the sheet; every bad row is a problem naming its line, the rest run."""
-    problems = missing_columns(table, REQUIRED_COLUMNS)
-    if problems:
-        return [], problems
-    appointments: list[Appointment] = []
-    first_line: dict[str, int] = {}
-    for row in table.rows:
-        appointment, row_problems = _parse_row(
-            row, table.file, rules, timezone, default_country, dayfirst, first_line
-        )
-        problems += row_problems
-        if appointment is not None:
-            first_line[appointment.appt_id] = row.line
-            appointments.append(appointment)
-    return appointments, problems
+    return parse_table(
+        table,
+        REQUIRED_COLUMNS,
+        "appt_id",
+        lambda row, report: _parse_row(row, report, rules, timezone, default_country, dayfirst),
+    )
 
 
 def _parse_row(
     row: RawRow,
-    file: str,
+    problem: RowReport,
     rules: Rules,
     timezone: str,
     default_country: str,
     dayfirst: bool,
-    first_line: Mapping[str, int],
-) -> tuple[Appointment | None, list[Problem]]:
+) -> Appointment | None:
     values = row.values
-    problems: list[Problem] = []
-
-    def problem(column: str, message: str) -> None:
-        problems.append(Problem(file, row.line, column, values.get(column, ""), message))
-
-    appt_id = values.get("appt_id", "")
-    if not appt_id:
-        problem("appt_id", "missing appt_id; this row is skipped")
-        return None, problems
-    if appt_id in first_line:
-        problem(
-            "appt_id",
-            f"duplicate appt_id, first used on line {first_line[appt_id]}; this row is skipped",
-        )
-        return None, problems
+    appt_id = values["appt_id"]
     zone_name = values.get("timezone") or timezone
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         problem("timezone", "unknown timezone; expected a name like Asia/Singapore")
-        return None, problems
+        return None
     try:
         starts_at = parse_start(values.get("starts_at", ""), zone, dayfirst=dayfirst)
     except ValueError as error:
         problem("starts_at", f"{error}; this row is skipped")
-        return None, problems
+        return None
     phone = ""
     if values.get("phone"):
         try:
@@ -139,11 +116,11 @@ def _parse_row(
         email = ""
     if not phone and not email:
         problem("phone", "no usable phone or email; nobody can be reminded, so the row is skipped")
-        return None, problems
+        return None
     service = values.get("service") or "default"
     if service not in rules.services:
         problem("service", f"unknown service; known: {', '.join(sorted(rules.services))}")
-        return None, problems
+        return None
     staff = values.get("staff", "")
     if staff and not (is_email(staff) or is_slack_user(staff)):
         problem("staff", "staff must be an email address or a Slack member id; ignored")
@@ -160,7 +137,7 @@ def _parse_row(
         duration_min=int(duration) if duration.isdigit() else None,
         staff=staff,
         cancelled=values.get("status", "").strip().lower() == "cancelled",
-    ), problems
+    )
 
 
 def parse_start(value: str, zone: ZoneInfo, *, dayfirst: bool) -> datetime:

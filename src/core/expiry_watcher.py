@@ -21,12 +21,13 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import line_of
 from backoffice.core.sheet import (
     RawRow,
+    RowReport,
     Table,
     is_email,
     is_slack_user,
-    missing_columns,
     parse_date,
     parse_int,
+    parse_table,
 )
 from backoffice.core.templates import check, render
 
@@ -85,44 +86,22 @@ def chain_id(item_id: str, expires_on: date) -> str:
 
 def parse_rows(table: Table, *, dayfirst: bool, admin: str) -> tuple[list[Item], list[Problem]]:
     """Turn the registry into items; every bad row becomes a problem and the others still run."""
-    problems = missing_columns(table, REQUIRED_COLUMNS)
-    if problems:
-        return [], problems
-    items: list[Item] = []
-    first_line: dict[str, int] = {}
-    for row in table.rows:
-        item, row_problems = _parse_row(row, table.file, dayfirst, admin, first_line)
-        problems += row_problems
-        if item is not None:
-            first_line[item.item_id] = row.line
-            items.append(item)
-    return items, problems
+    return parse_table(
+        table,
+        REQUIRED_COLUMNS,
+        "item_id",
+        lambda row, report: _parse_row(row, report, dayfirst, admin),
+    )
 
 
-def _parse_row(
-    row: RawRow, file: str, dayfirst: bool, admin: str, first_line: Mapping[str, int]
-) -> tuple[Item | None, list[Problem]]:
+def _parse_row(row: RawRow, problem: RowReport, dayfirst: bool, admin: str) -> Item | None:
     values = row.values
-    problems: list[Problem] = []
-
-    def problem(column: str, message: str) -> None:
-        problems.append(Problem(file, row.line, column, values.get(column, ""), message))
-
-    item_id = values.get("item_id", "")
-    if not item_id:
-        problem("item_id", "missing item_id; this row is skipped")
-        return None, problems
-    if item_id in first_line:
-        problem(
-            "item_id",
-            f"duplicate item_id, first used on line {first_line[item_id]}; this row is skipped",
-        )
-        return None, problems
+    item_id = values["item_id"]
     try:
         expires_on = parse_date(values.get("expires_on", ""), dayfirst=dayfirst)
     except ValueError as error:
         problem("expires_on", f"{error}; this row is skipped")
-        return None, problems
+        return None
     owner = values.get("owner", "")
     if not owner:
         problem("owner", f"missing owner; alerts go to the admin ({admin})")
@@ -164,7 +143,7 @@ def _parse_row(
         link=values.get("link", ""),
         notes=values.get("notes", ""),
     )
-    return item, problems
+    return item
 
 
 def _is_recipient(value: str) -> bool:

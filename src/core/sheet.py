@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
+from typing import TypeVar
 
 from attrs import frozen
 from dateutil import parser as date_parser
 
 from backoffice.core.problems import Problem
 
+T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -134,3 +136,50 @@ def column_index(header: Iterable[str], column: str) -> int:
     if wanted not in names:
         raise KeyError(f"the sheet has no column {column!r}")
     return names.index(wanted)
+
+
+class RowReport:
+    """Collects the problems of one row, each naming the row's line, column and value."""
+
+    def __init__(self, file: str, row: RawRow) -> None:
+        self.file = file
+        self.row = row
+        self.problems: list[Problem] = []
+
+    def __call__(self, column: str, message: str) -> None:
+        value = self.row.values.get(column, "")
+        self.problems.append(Problem(self.file, self.row.line, column, value, message))
+
+
+def parse_table(
+    table: Table,
+    required: Iterable[str],
+    id_column: str,
+    parse: Callable[[RawRow, RowReport], T | None],
+) -> tuple[list[T], list[Problem]]:
+    """Every system's sheet the same way: one problem per missing required column (and no rows
+    then), rows without an id or with a repeated one skipped, the rest parsed by `parse`, which
+    reports its own problems and returns None to skip a row."""
+    problems = missing_columns(table, required)
+    if problems:
+        return [], problems
+    parsed_rows: list[T] = []
+    first_line: dict[str, int] = {}
+    for row in table.rows:
+        report = RowReport(table.file, row)
+        row_id = row.values.get(id_column, "")
+        if not row_id:
+            report(id_column, f"missing {id_column}; this row is skipped")
+        elif row_id in first_line:
+            report(
+                id_column,
+                f"duplicate {id_column}, first used on line {first_line[row_id]}; "
+                "this row is skipped",
+            )
+        else:
+            parsed = parse(row, report)
+            if parsed is not None:
+                first_line[row_id] = row.line
+                parsed_rows.append(parsed)
+        problems += report.problems
+    return parsed_rows, problems
