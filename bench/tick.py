@@ -153,6 +153,7 @@ def full_tick(text: str, repeat: int, digest: bool) -> tuple[float, Counter[str]
                 mailer=ports.mailer,
                 chat=ports.chat,
                 bus=ports.bus,
+                sms=ports.sms,
             )
             gc.collect()
             started = time.perf_counter()

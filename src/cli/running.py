@@ -84,6 +84,7 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
         FakeMailer,
         FakeScheduler,
         FakeSheet,
+        FakeSms,
         FakeTables,
     )
     from backoffice.adapters.local.scheduling import InlineBus
@@ -106,6 +107,7 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
         mailer=FakeMailer(),
         chat=FakeChat(),
         bus=InlineBus(lambda _type, detail: events.append(detail)),
+        sms=FakeSms(),
     )
     end = local_at(start.date() + timedelta(days=days), time(0, 0), zone)
     deliveries: list[service.Delivery] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import frozen
@@ -517,3 +517,47 @@ def _day_slots(
             slots.append(current)
         current += step
     return slots
+
+
+# --- moves on the bus, and whether they are still due -------------------------------------------
+
+
+def move_json(move: Move) -> dict[str, Any]:
+    return {
+        "key": move.key,
+        "window": move.window,
+        "appt_id": move.appt_id,
+        "chain_id": move.chain_id,
+        "to": list(move.to),
+        "starts_at": move.starts_at.isoformat(),
+        "line": move.line,
+        "skips": list(move.skips),
+    }
+
+
+def move_from_json(data: Mapping[str, Any]) -> Move:
+    window = str(data["window"])
+    if window not in (*CUSTOMER_WINDOWS, "gap_alert"):
+        raise ValueError(f"unknown window {window!r}")
+    return Move(
+        key=str(data["key"]),
+        window=window,
+        appt_id=str(data["appt_id"]),
+        chain_id=str(data["chain_id"]),
+        to=tuple(str(t) for t in data["to"]),
+        starts_at=datetime.fromisoformat(str(data["starts_at"])),
+        line=int(data["line"]),
+        skips=tuple(s for s in data.get("skips", ()) if s in CUSTOMER_WINDOWS),
+    )
+
+
+def still_due(move: Move, state: State, now: datetime) -> bool:
+    """Whether a planned move should still go out when dispatch delivers it."""
+    replies = state.replies.get(move.chain_id, frozenset())
+    if now >= move.starts_at or move.chain_id in state.archived:
+        return False
+    if "cancel" in replies or "reschedule" in replies:
+        return False
+    if move.window in state.sent.get(move.chain_id, frozenset()):
+        return False
+    return not ("confirm" in replies and move.window in ("second_reminder", "gap_alert"))

@@ -42,6 +42,9 @@ KNOWN_KEYS = frozenset(
         "digest_day",
         "link_days",
         "secrets",
+        "sms_quiet_hours",
+        "default_country",
+        "staff_channel",
     }
 )
 
@@ -68,6 +71,9 @@ class Settings:
     digest_day: int | None  # weekday, Monday = 0; None: no digest
     link_days: int
     secrets: Mapping[str, str] = field(repr=False)
+    sms_quiet_hours: tuple[time, time] | None = None
+    default_country: str = ""
+    staff_channel: str = ""
 
     def secret(self, name: str) -> str:
         try:
@@ -104,6 +110,7 @@ def load_settings(text: str, file: str = SETTINGS_FILE) -> Settings:
         quiet = parse_quiet_hours(_text(doc, "quiet_hours", fail, default=""))
         days = parse_business_days(_text(doc, "business_days", fail, default="Mon-Fri"))
         digest_day = _digest_day(_text(doc, "digest_day", fail, default="Mon"))
+        sms_quiet = parse_quiet_hours(_text(doc, "sms_quiet_hours", fail, default="21:00-08:00"))
     except CalendarError as error:
         raise DocumentError(file, _line_of_message(text, str(error)), str(error)) from None
     holidays = _holidays(doc.get("holidays", {}), fail)
@@ -121,6 +128,9 @@ def load_settings(text: str, file: str = SETTINGS_FILE) -> Settings:
         digest_day=digest_day,
         link_days=_count(doc, "link_days", fail, default=45),
         secrets=_secrets(doc.get("secrets", {}), fail),
+        sms_quiet_hours=sms_quiet,
+        default_country=_text(doc, "default_country", fail, default="").upper(),
+        staff_channel=_text(doc, "staff_channel", fail, default=""),
     )
 
 
@@ -143,7 +153,7 @@ def line_of(text: str, key: str) -> int | None:
 
 
 def _line_of_message(text: str, message: str) -> int | None:
-    for key in ("tick_at", "quiet_hours", "business_days", "digest_day"):
+    for key in ("tick_at", "sms_quiet_hours", "quiet_hours", "business_days", "digest_day"):
         if key in message:
             return line_of(text, key)
     return None

@@ -17,6 +17,7 @@ from backoffice.core.problems import Problem
 T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
+_SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{8,}$")
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
@@ -127,6 +128,11 @@ def is_email(value: str) -> bool:
 
 def is_slack_user(value: str) -> bool:
     return bool(_SLACK_USER.match(value))
+
+
+def is_slack_channel(value: str) -> bool:
+    """A Slack channel or group id (C…, G…), where staff alerts may go."""
+    return bool(_SLACK_CHANNEL.match(value))
 
 
 def column_index(header: Iterable[str], column: str) -> int:

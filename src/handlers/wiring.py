@@ -48,7 +48,7 @@ def local_ports(
 ) -> Ports:
     """The embedded backend over a workspace folder: SQLite state, files, an outbox folder."""
     from backoffice.adapters.csv_sheet import CsvSheet
-    from backoffice.adapters.local.outbox import OutboxChat, OutboxMailer
+    from backoffice.adapters.local.outbox import OutboxChat, OutboxMailer, OutboxSms
     from backoffice.adapters.local.scheduling import InlineBus, LocalScheduler, SystemClock
     from backoffice.adapters.local.storage import FolderBlobs
     from backoffice.adapters.local.tables import SqliteTables
@@ -65,6 +65,7 @@ def local_ports(
         mailer=OutboxMailer(outbox, sender=settings.mail_from or settings.admin),
         chat=OutboxChat(outbox),
         bus=InlineBus(on_event),
+        sms=OutboxSms(outbox),
     )
 
 
@@ -158,6 +159,11 @@ def aws_expiry_watcher_ports(settings: Settings) -> Ports:
 
         return EventBridgeBus(aws_client("events"), env("EW_BUS_NAME", "default"), "backoffice.ew")
 
+    def sms() -> Any:
+        from backoffice.adapters.aws.messaging import SnsSms
+
+        return SnsSms(aws_client("sns"), env("BACKOFFICE_SMS_ORIGINATION_NUMBER"))
+
     from backoffice.adapters.local.scheduling import SystemClock
 
     return Ports(
@@ -169,6 +175,7 @@ def aws_expiry_watcher_ports(settings: Settings) -> Ports:
         mailer=Lazy(mailer),
         chat=Lazy(chat),
         bus=Lazy(bus),
+        sms=Lazy(sms),
     )
 
 

@@ -12,7 +12,7 @@ from attrs import frozen
 
 from backoffice.core.business_time import Calendar, holiday_dates
 from backoffice.core.settings import HolidaySpec, Settings
-from backoffice.core.sheet import is_slack_user
+from backoffice.core.sheet import is_slack_channel, is_slack_user
 from backoffice.core.tokens import LinkClaim, mint, nonce_for
 from backoffice.ports import (
     Blobs,
@@ -25,6 +25,7 @@ from backoffice.ports import (
     Mailer,
     Scheduler,
     Sheet,
+    Sms,
     Tables,
 )
 
@@ -39,6 +40,7 @@ class Ports:
     mailer: Mailer
     chat: Chat
     bus: Bus
+    sms: Sms
 
 
 def local_now(clock: Clock, settings: Settings) -> datetime:
@@ -86,7 +88,7 @@ def deliver_text(
     key: str,
 ) -> str:
     """Send to a Slack member id as a DM with buttons, or to an email address with links."""
-    if is_slack_user(to):
+    if is_slack_user(to) or is_slack_channel(to):
         return ports.chat.post(
             ChatMessage(
                 to=to, text=f"*{subject}*\n{text}", buttons=tuple(links), idempotency_key=key

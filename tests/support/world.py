@@ -16,6 +16,7 @@ from backoffice.adapters.fake import (
     FakeMailer,
     FakeScheduler,
     FakeSheet,
+    FakeSms,
     FakeTables,
 )
 from backoffice.core.settings import Settings, load_settings
@@ -144,6 +145,7 @@ class World:
         self.mailer = FakeMailer()
         self.chat = FakeChat()
         self.bus = FakeBus()
+        self.sms = FakeSms()
         self.delivered: list[Delivered] = []
         self.ports = Ports(
             clock=self.clock,
@@ -154,6 +156,7 @@ class World:
             mailer=StampedMailer(self.mailer, self.clock, self.delivered),
             chat=StampedChat(self.chat, self.clock, self.delivered),
             bus=self.bus,
+            sms=self.sms,
         )
 
     def tick(self) -> service.TickResult:

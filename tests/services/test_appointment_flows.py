@@ -1,0 +1,150 @@
+"""Appointment reminders over fake adapters: SMS first, email with the appointment attached when
+the number opted out, staff alerts in Slack, SMS quiet hours, and nothing after the start."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from backoffice.adapters.fake import (
+    FakeBlobs,
+    FakeBus,
+    FakeChat,
+    FakeClock,
+    FakeMailer,
+    FakeScheduler,
+    FakeSheet,
+    FakeSms,
+    FakeTables,
+)
+from backoffice.core.settings import load_settings
+from backoffice.services import appointment_reminder as service
+from backoffice.services.runtime import Ports
+
+SG = ZoneInfo("Asia/Singapore")
+SETTINGS = load_settings("""
+system = "appointment-reminder"
+timezone = "Asia/Singapore"
+admin = "owner@example.com"
+default_country = "SG"
+sms_quiet_hours = "21:00-08:00"
+staff_channel = "C0STAFF001"
+[secrets]
+link_secret = "s"
+""")
+RULES = """
+[services.default]
+first_reminder_hours = 24
+second_reminder_hours = 2
+gap_alert_hours = 12
+duration_min = 30
+[booking]
+open = "09:00-18:00"
+days = "Mon-Sat"
+"""
+VOICE = """
+[first_reminder]
+sms = "Hi {customer_name}, see you {when}."
+subject = "Your appointment {when}"
+body = "Hi {customer_name}, see you {when}."
+[second_reminder]
+sms = "Soon: {when}."
+subject = "Soon: {when}"
+body = "Soon: {when}."
+[gap_alert]
+text = "Not confirmed: {customer_name} ({appt_id}) {when}."
+"""
+
+
+class Salon:
+    def __init__(self, rows: list[str], now: datetime) -> None:
+        self.blobs = FakeBlobs()
+        self.blobs.put(
+            "appointments.csv",
+            ("appt_id,customer_name,phone,email,starts_at\n" + "\n".join(rows) + "\n").encode(),
+        )
+        self.blobs.put("rules.toml", RULES.encode())
+        self.blobs.put("voice.toml", VOICE.encode())
+        self.clock = FakeClock(now)
+        self.tables = FakeTables(service.TABLES)
+        self.sms, self.mailer, self.chat = FakeSms(), FakeMailer(), FakeChat()
+        self.scheduler, self.bus = FakeScheduler(), FakeBus()
+        self.ports = Ports(
+            clock=self.clock,
+            tables=self.tables,
+            blobs=self.blobs,
+            sheet=FakeSheet([]),
+            scheduler=self.scheduler,
+            mailer=self.mailer,
+            chat=self.chat,
+            bus=self.bus,
+            sms=self.sms,
+        )
+
+    def hour(self) -> list[service.Delivery]:
+        due = [p["move"] for _, p in self.scheduler.due(self.clock.now())]
+        service.tick(self.ports, SETTINGS)
+        events = [d for _, d in self.bus.events]
+        self.bus.events.clear()
+        return [service.dispatch(self.ports, SETTINGS, d) for d in (*due, *events)]
+
+
+def test_a_reminder_by_sms_a_day_before_and_nothing_twice() -> None:
+    salon = Salon(["A1,Mei,9123 4567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG))
+    [sent] = salon.hour()
+    assert (sent.status, sent.move) == ("sent", "first_reminder")
+    assert salon.sms.sent == [
+        (
+            "+6591234567",
+            "Hi Mei, see you Wed 2 Dec at 14:30.",
+            "ar:A1:2026-12-02T14:30:00+08:00:first_reminder",
+        )
+    ]
+    assert salon.hour() == []
+
+
+def test_a_late_booking_gets_one_text_and_staff_hear_of_it() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-01 16:00"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    delivered = salon.hour()
+    assert sorted((d.move, d.status) for d in delivered) == [
+        ("gap_alert", "sent"),
+        ("second_reminder", "sent"),
+    ]
+    assert len(salon.sms.sent) == 1 and salon.sms.sent[0][1] == "Soon: Tue 1 Dec at 16:00."
+    [alert] = salon.chat.posted
+    assert alert.to == "C0STAFF001" and "Not confirmed: Mei (A1)" in alert.text
+    skipped = [r for r in salon.tables.scan(service.SENDS) if r["status"] == "skipped"]
+    assert [r["window"] for r in skipped] == ["first_reminder"]
+    assert salon.hour() == []
+
+
+def test_quiet_hours_defer_a_text_and_drop_one_that_would_arrive_too_late() -> None:
+    night = datetime(2026, 12, 1, 22, 0, tzinfo=SG)
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 11:00", "A2,Raj,+6591234568,,2026-12-02 08:00"], night
+    )
+    by_id = {d.subject: d for d in salon.hour() if d.move != "gap_alert"}
+    assert by_id["A1"].status == "deferred" and by_id["A1"].until == night.replace(
+        hour=8
+    ) + timedelta(days=1)
+    assert by_id["A2"].status == "skipped"
+    assert salon.sms.sent == []
+    salon.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=SG))
+    delivered = [(d.subject, d.move, d.status) for d in salon.hour()]
+    assert ("A1", "first_reminder", "sent") in delivered  # the booked one-off fired at 08:00
+    assert all(to != "+6591234568" for to, _, _ in salon.sms.sent)
+
+
+def test_an_opted_out_number_gets_email_with_the_appointment_attached() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,mei@example.com,2026-12-02 14:30"],
+        datetime(2026, 12, 1, 14, 30, tzinfo=SG),
+    )
+    salon.sms.opted_out_numbers.add("+6591234567")
+    salon.hour()
+    [mail] = salon.mailer.sent
+    assert mail.to == ("mei@example.com",) and mail.subject == "Your appointment Wed 2 Dec at 14:30"
+    [attachment] = mail.attachments
+    assert attachment.content_type == "text/calendar" and b"DTSTART" in attachment.body
