@@ -6,9 +6,11 @@ appointment as the deadline, claim-send-confirm, retries, and a person told when
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
@@ -20,6 +22,7 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import read_csv
 from backoffice.core.templates import check, render
+from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read
 from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables, TableSchema
 from backoffice.services import engine
 from backoffice.services.delivery import Slot, stamp
@@ -35,8 +38,9 @@ TABLES = (
     TableSchema(REPLIES, "appt_id", "replied_at"),
     TableSchema(AUDIT, "appt_id", "ts"),
     TableSchema(ARCHIVE, "appt_id", "archive_index"),
+    TableSchema("ar-link-nonces", "nonce", "kind"),
 )
-VOICE_FIELDS = ("customer_name", "appt_id", "service", "when", "staff")
+VOICE_FIELDS = ("customer_name", "appt_id", "service", "when", "staff", "link")
 VOICE_PARTS = {
     "first_reminder": ("sms", "subject", "body"),
     "second_reminder": ("sms", "subject", "body"),
@@ -186,7 +190,8 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
     def send() -> str:
         appointment = _appointment(ports, settings, move.appt_id)
         voice = load_voice(_text(ports, "voice.toml"))[move.window]
-        fields = _fields(appointment, move)
+        link = reply_link(settings, appointment) if appointment else ""
+        fields = _fields(appointment, move, link)
         if move.window == "gap_alert":
             text = render(voice["text"], fields)
             return deliver_text(ports, move.to[0], text, text, (), move.key)
@@ -260,7 +265,7 @@ def _appointment(ports: Ports, settings: Settings, appt_id: str) -> ar.Appointme
     return next((a for a in docs.appointments if a.appt_id == appt_id), None)
 
 
-def _fields(appointment: ar.Appointment | None, move: ar.Move) -> dict[str, str]:
+def _fields(appointment: ar.Appointment | None, move: ar.Move, link: str) -> dict[str, str]:
     start = move.starts_at
     return {
         "customer_name": appointment.customer_name if appointment else "",
@@ -268,4 +273,227 @@ def _fields(appointment: ar.Appointment | None, move: ar.Move) -> dict[str, str]
         "service": appointment.service if appointment else "",
         "when": f"{start:%a} {start.day} {start:%b} at {start:%H:%M}",
         "staff": appointment.staff if appointment else "",
+        "link": link,
     }
+
+
+# --- replies: one short link in the text, a page of answers, a second page for new times -------
+
+REPLY_PATH = "/ar/r"
+ANSWER_PATH = "/ar/answer"
+NONCES = "ar-link-nonces"
+LABELS = {"confirm": "Confirm", "reschedule": "Pick another time", "cancel": "Cancel"}
+
+
+def reply_link(settings: Settings, appointment: ar.Appointment) -> str:
+    """Short enough for one text message, and only valid for this appointment at this time."""
+    return (
+        f"{settings.public_url}{REPLY_PATH}/{appointment.appt_id}/{_short(settings, appointment)}"
+    )
+
+
+def _short(settings: Settings, appointment: ar.Appointment) -> str:
+    return nonce_for(settings.secret("link_secret"), "reply", appointment.chain_id)[:16]
+
+
+@frozen
+class Choice:
+    label: str
+    token: str
+    value: str = ""  # the new start time, for a slot
+
+
+@frozen
+class ReplyPage:
+    status: int
+    title: str
+    message: str
+    choices: tuple[Choice, ...] = ()
+
+
+def reply_page(ports: Ports, settings: Settings, appt_id: str, short: str) -> ReplyPage:
+    """GET from the text's link: the three answers, each a form that POSTs its own token."""
+    now = local_now(ports.clock, settings)
+    appointment = _appointment(ports, settings, appt_id)
+    if appointment is None or not hmac.compare_digest(short, _short(settings, appointment)):
+        return ReplyPage(
+            410,
+            "Link out of date",
+            "This appointment has changed since the message "
+            "was sent. Please use the newest message, or call us.",
+        )
+    state = load_state(ports.tables, appt_id)
+    replies = state.replies.get(appointment.chain_id, frozenset())
+    closed = bool({"cancel", "reschedule"} & replies) or appointment.chain_id in state.archived
+    if now >= appointment.starts_at or appointment.cancelled or closed:
+        return ReplyPage(410, "Nothing to answer", "This appointment has started or was cancelled.")
+    start = appointment.starts_at
+    when = f"{start:%a} {start.day} {start:%b} at {start:%H:%M}"
+    choices = tuple(
+        Choice(label, _token(settings, appointment, action)) for action, label in LABELS.items()
+    )
+    return ReplyPage(
+        200,
+        f"Your appointment, {when}",
+        f"Hello {appointment.customer_name}, please let us know:",
+        choices,
+    )
+
+
+def slots_page(ports: Ports, settings: Settings, token: str) -> ReplyPage:
+    """GET with the reschedule token: the free times, each posting back the same token."""
+    now = local_now(ports.clock, settings)
+    try:
+        claim = read(settings.secret("link_secret"), token, now)
+    except TokenError:
+        return ReplyPage(400, "Link not valid", "This link is damaged or has expired.")
+    docs = load_documents(ports, settings)
+    appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
+    if appointment is None or claim.action != "reschedule" or claim.chain != appointment.chain_id:
+        return ReplyPage(410, "Link out of date", "This appointment has changed since.")
+    zone = ZoneInfo(str(appointment.starts_at.tzinfo))
+    slots = ar.free_slots(
+        docs.rules.booking,
+        _taken(docs, appointment),
+        now,
+        zone,
+        appointment.duration_min or docs.rules.service(appointment.service).duration_min,
+    )
+    choices = tuple(Choice(f"{s:%a} {s.day} {s:%b} {s:%H:%M}", token, s.isoformat()) for s in slots)
+    return ReplyPage(200, "Pick another time", "These times are free:", choices)
+
+
+def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: str) -> ReplyPage:
+    """POST: spend the token, then confirm, cancel or move the appointment."""
+    now = local_now(ports.clock, settings)
+    try:
+        claim = read(settings.secret("link_secret"), token, now)
+    except TokenError:
+        _audit(ports.tables, "(unverified link)", now, request_id, "rejected", {})
+        return ReplyPage(
+            400, "Link not valid", "This link is damaged or has expired. Nothing was changed."
+        )
+    try:
+        ports.tables.put(NONCES, {"nonce": claim.nonce, "kind": "link", "at": stamp(now)}, Absent())
+    except ConditionFailed:
+        _audit(ports.tables, claim.subject, now, request_id, "rejected", {"reason": "used"})
+        return ReplyPage(
+            409, "Already answered", "This answer was already given. Nothing else was changed."
+        )
+    docs = load_documents(ports, settings)
+    appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
+    new_start = datetime.fromisoformat(slot) if slot else None
+    outcome = ar.apply_reply(
+        load_state(ports.tables, claim.subject),
+        appointment,
+        ar.Answer(
+            claim.action,
+            claim.subject,
+            claim.chain,
+            claim.by,
+            request_id,  # type: ignore[arg-type]
+            new_start=new_start,
+        ),
+        now,
+        _taken(docs, appointment),
+        docs.rules.booking,
+    )
+    _audit(
+        ports.tables,
+        claim.subject,
+        now,
+        request_id,
+        claim.action if outcome.accepted else "rejected",
+        {"message": outcome.message},
+    )
+    if not outcome.accepted:
+        ports.tables.delete_many(NONCES, [(claim.nonce, "link")])  # let them pick again
+        return ReplyPage(409, "Nothing changed", outcome.message)
+    try:
+        notice = _apply(ports, claim.subject, outcome, now, request_id)
+    except Exception:
+        ports.tables.delete_many(NONCES, [(claim.nonce, "link")])  # the answer did not land
+        raise
+    if notice:
+        staff = (appointment.staff if appointment else "") or settings.staff_channel
+        deliver_text(
+            ports,
+            staff or settings.admin,
+            notice,
+            notice,
+            (),
+            f"ar:{claim.subject}:{request_id}:notice",
+        )
+    return ReplyPage(200, "Done", outcome.message)
+
+
+def _apply(ports: Ports, appt_id: str, outcome: ar.Outcome, now: datetime, request_id: str) -> str:
+    """Record the reply, close the old chain, then write the sheet. Returns the staff notice;
+    a sheet without the column to write is named there rather than failing the answer."""
+    if outcome.reply is not None:
+        ports.tables.put(
+            REPLIES,
+            {
+                "appt_id": appt_id,
+                "replied_at": f"{now.isoformat()}#{request_id}",
+                "chain_id": outcome.reply.chain_id,
+                "reply": outcome.reply.reply,
+            },
+        )
+    if outcome.archive:
+        _archive(ports.tables, appt_id, outcome.archive)
+    notice = outcome.staff_notice
+    for column, value in outcome.sheet_writes:
+        try:
+            ports.sheet.update_cell(appt_id, column, value)
+        except KeyError as error:
+            notice += f" (The sheet was not updated: {error.args[0]}; add the column to see it.)"
+    return notice
+
+
+def _token(settings: Settings, appointment: ar.Appointment, action: str) -> str:
+    secret = settings.secret("link_secret")
+    claim = LinkClaim(
+        system=ar.SYSTEM,
+        subject=appointment.appt_id,
+        action=action,
+        chain=appointment.chain_id,
+        nonce=nonce_for(secret, appointment.chain_id, action),
+        expires_at=int(appointment.starts_at.timestamp()),
+        by=appointment.phone or appointment.email,
+    )
+    return mint(secret, claim)
+
+
+def _taken(docs: Documents, appointment: ar.Appointment | None) -> list[datetime]:
+    return [
+        a.starts_at
+        for a in docs.appointments
+        if not a.cancelled and (appointment is None or a.appt_id != appointment.appt_id)
+    ]
+
+
+def _archive(tables: Tables, appt_id: str, chain: str) -> None:
+    rows = [r for r in tables.query(SENDS, appt_id) if r["chain_id"] == chain]
+    tables.put_many(ARCHIVE, [{**r, "archive_index": f"{chain}#{r['window_index']}"} for r in rows])
+    tables.put(ARCHIVE, {"appt_id": appt_id, "archive_index": f"{chain}#chain", "chain_id": chain})
+    tables.delete_many(SENDS, [(appt_id, r["window_index"]) for r in rows])
+
+
+def _audit(
+    tables: Tables,
+    appt_id: str,
+    now: datetime,
+    request_id: str,
+    action: str,
+    after: Mapping[str, Any],
+) -> None:
+    tables.put(
+        AUDIT,
+        {
+            "appt_id": appt_id,
+            "ts": f"{now.isoformat()}#{request_id}",
+            "action": action,
+            "after": dict(after),
+        },
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from backoffice.adapters.csv_sheet import CsvSheet
 from backoffice.adapters.fake import (
     FakeBlobs,
     FakeBus,
@@ -13,11 +14,11 @@ from backoffice.adapters.fake import (
     FakeClock,
     FakeMailer,
     FakeScheduler,
-    FakeSheet,
     FakeSms,
     FakeTables,
 )
 from backoffice.core.settings import load_settings
+from backoffice.core.sms import sms_segments
 from backoffice.services import appointment_reminder as service
 from backoffice.services.runtime import Ports
 
@@ -44,7 +45,7 @@ days = "Mon-Sat"
 """
 VOICE = """
 [first_reminder]
-sms = "Hi {customer_name}, see you {when}."
+sms = "Hi {customer_name}, see you {when}. Reply: {link}"
 subject = "Your appointment {when}"
 body = "Hi {customer_name}, see you {when}."
 [second_reminder]
@@ -73,7 +74,7 @@ class Salon:
             clock=self.clock,
             tables=self.tables,
             blobs=self.blobs,
-            sheet=FakeSheet([]),
+            sheet=CsvSheet(self.blobs, "appointments.csv"),
             scheduler=self.scheduler,
             mailer=self.mailer,
             chat=self.chat,
@@ -93,13 +94,10 @@ def test_a_reminder_by_sms_a_day_before_and_nothing_twice() -> None:
     salon = Salon(["A1,Mei,9123 4567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG))
     [sent] = salon.hour()
     assert (sent.status, sent.move) == ("sent", "first_reminder")
-    assert salon.sms.sent == [
-        (
-            "+6591234567",
-            "Hi Mei, see you Wed 2 Dec at 14:30.",
-            "ar:A1:2026-12-02T14:30:00+08:00:first_reminder",
-        )
-    ]
+    [(to, text, key)] = salon.sms.sent
+    assert (to, key) == ("+6591234567", "ar:A1:2026-12-02T14:30:00+08:00:first_reminder")
+    assert text.startswith("Hi Mei, see you Wed 2 Dec at 14:30. Reply: ")
+    assert "/ar/r/A1/" in text and sms_segments(text) == 1
     assert salon.hour() == []
 
 
@@ -148,3 +146,69 @@ def test_an_opted_out_number_gets_email_with_the_appointment_attached() -> None:
     assert mail.to == ("mei@example.com",) and mail.subject == "Your appointment Wed 2 Dec at 14:30"
     [attachment] = mail.attachments
     assert attachment.content_type == "text/calendar" and b"DTSTART" in attachment.body
+
+
+def reply_page(salon: Salon) -> service.ReplyPage:
+    link = salon.sms.sent[-1][1].split("Reply: ")[1]
+    appt_id, short = link.split("/ar/r/")[1].split("/")
+    return service.reply_page(salon.ports, SETTINGS, appt_id, short)
+
+
+def choice(page: service.ReplyPage, label: str) -> str:
+    return next(c.token for c in page.choices if c.label == label)
+
+
+def test_confirm_stops_the_second_reminder_and_the_link_works_once() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    page = reply_page(salon)
+    assert page.status == 200 and [c.label for c in page.choices] == [
+        "Confirm",
+        "Pick another time",
+        "Cancel",
+    ]
+    done = service.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r1")
+    assert done.status == 200 and "confirmed" in done.message
+    again = service.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r2")
+    assert again.status == 409
+    salon.clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=SG))
+    assert [d.move for d in salon.hour() if d.status == "sent"] == []
+    assert [a["action"] for a in salon.tables.scan(service.AUDIT)] == ["confirm", "rejected"]
+
+
+def test_cancel_frees_the_slot_and_stops_everything() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    page = reply_page(salon)
+    assert service.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1").status == 200
+    assert "Slot freed" in salon.chat.posted[-1].text
+    assert "add the column" in salon.chat.posted[-1].text  # this sheet has no status column
+    salon.clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=SG))
+    assert salon.hour() == []
+    assert reply_page(salon).status == 410
+
+
+def test_reschedule_lists_free_slots_and_moves_the_appointment() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30", "A2,Raj,+6591234568,,2026-12-03 09:00"],
+        datetime(2026, 12, 1, 14, 30, tzinfo=SG),
+    )
+    salon.hour()
+    token = choice(reply_page(salon), "Pick another time")
+    slots = service.slots_page(salon.ports, SETTINGS, token)
+    times = [c.value for c in slots.choices]
+    assert "2026-12-03T09:00:00+08:00" not in times and "2026-12-03T09:30:00+08:00" in times
+    taken = service.answer(salon.ports, SETTINGS, token, "2026-12-03T09:00:00+08:00", "r1")
+    assert taken.status == 409 and "no longer free" in taken.message
+    moved = service.answer(salon.ports, SETTINGS, token, "2026-12-03T09:30:00+08:00", "r2")
+    assert moved.status == 200
+    assert (
+        "A1,Mei,+6591234567,,2026-12-03 09:30" in salon.blobs.get("appointments.csv").body.decode()
+    )  # type: ignore[union-attr]
+    salon.clock.set(datetime(2026, 12, 2, 9, 30, tzinfo=SG))
+    [again] = [d for d in salon.hour() if d.subject == "A1"]
+    assert again.key == "ar:A1:2026-12-03T09:30:00+08:00:first_reminder"  # a new chain
