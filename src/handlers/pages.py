@@ -67,3 +67,23 @@ def confirm_form(
         f'<button type="submit">{escape(button)}</button></form>'
         '<p class="note">Nothing changes until you press the button.</p>'
     )
+
+
+def post_button(action_url: str, token: str, label: str, fields: dict[str, str]) -> str:
+    """One answer as its own small form (no JavaScript)."""
+    hidden = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items()
+    )
+    return (
+        f'<form method="post" action="{escape(action_url)}">'
+        f'<input type="hidden" name="t" value="{escape(token)}">{hidden}'
+        f'<button type="submit">{escape(label)}</button></form>'
+    )
+
+
+def link_button(url: str, label: str) -> str:
+    return (
+        f'<p><a href="{escape(url)}" style="display:block;text-align:center;padding:.8rem;'
+        f'border:2px solid #1a6b43;border-radius:8px;color:#1a6b43;text-decoration:none">'
+        f"{escape(label)}</a></p>"
+    )

@@ -285,3 +285,17 @@ def expiry_watcher() -> tuple[Ports, Settings]:
 
 def no_events(detail_type: str, detail: dict[str, Any]) -> None:
     raise RuntimeError(f"this handler cannot emit {detail_type!r}: it has no bus")
+
+
+@cache
+def appointment_reminder() -> tuple[Ports, Settings]:
+    """The appointment reminders' ports and settings: the embedded backend here; the AWS wiring
+    of this system is still to come."""
+    from backoffice.services.appointment_reminder import TABLES
+
+    backend = os.environ.get("BACKOFFICE_BACKEND", "aws")
+    if backend != "local":
+        raise RuntimeError("the appointment reminders run on BACKOFFICE_BACKEND=local for now")
+    workspace = Path(os.environ.get("BACKOFFICE_WORKSPACE", "."))
+    settings = read_settings(workspace)
+    return local_ports(workspace, settings, TABLES, "appointments.csv", no_events), settings

@@ -4,90 +4,11 @@ the number opted out, staff alerts in Slack, SMS quiet hours, and nothing after 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from backoffice.adapters.csv_sheet import CsvSheet
-from backoffice.adapters.fake import (
-    FakeBlobs,
-    FakeBus,
-    FakeChat,
-    FakeClock,
-    FakeMailer,
-    FakeScheduler,
-    FakeSms,
-    FakeTables,
-)
-from backoffice.core.settings import load_settings
+from salon import SETTINGS, SG, Salon
+
 from backoffice.core.sms import sms_segments
 from backoffice.services import appointment_reminder as service
-from backoffice.services.runtime import Ports
-
-SG = ZoneInfo("Asia/Singapore")
-SETTINGS = load_settings("""
-system = "appointment-reminder"
-timezone = "Asia/Singapore"
-admin = "owner@example.com"
-default_country = "SG"
-sms_quiet_hours = "21:00-08:00"
-staff_channel = "C0STAFF001"
-[secrets]
-link_secret = "s"
-""")
-RULES = """
-[services.default]
-first_reminder_hours = 24
-second_reminder_hours = 2
-gap_alert_hours = 12
-duration_min = 30
-[booking]
-open = "09:00-18:00"
-days = "Mon-Sat"
-"""
-VOICE = """
-[first_reminder]
-sms = "Hi {customer_name}, see you {when}. Reply: {link}"
-subject = "Your appointment {when}"
-body = "Hi {customer_name}, see you {when}."
-[second_reminder]
-sms = "Soon: {when}."
-subject = "Soon: {when}"
-body = "Soon: {when}."
-[gap_alert]
-text = "Not confirmed: {customer_name} ({appt_id}) {when}."
-"""
-
-
-class Salon:
-    def __init__(self, rows: list[str], now: datetime) -> None:
-        self.blobs = FakeBlobs()
-        self.blobs.put(
-            "appointments.csv",
-            ("appt_id,customer_name,phone,email,starts_at\n" + "\n".join(rows) + "\n").encode(),
-        )
-        self.blobs.put("rules.toml", RULES.encode())
-        self.blobs.put("voice.toml", VOICE.encode())
-        self.clock = FakeClock(now)
-        self.tables = FakeTables(service.TABLES)
-        self.sms, self.mailer, self.chat = FakeSms(), FakeMailer(), FakeChat()
-        self.scheduler, self.bus = FakeScheduler(), FakeBus()
-        self.ports = Ports(
-            clock=self.clock,
-            tables=self.tables,
-            blobs=self.blobs,
-            sheet=CsvSheet(self.blobs, "appointments.csv"),
-            scheduler=self.scheduler,
-            mailer=self.mailer,
-            chat=self.chat,
-            bus=self.bus,
-            sms=self.sms,
-        )
-
-    def hour(self) -> list[service.Delivery]:
-        due = [p["move"] for _, p in self.scheduler.due(self.clock.now())]
-        service.tick(self.ports, SETTINGS)
-        events = [d for _, d in self.bus.events]
-        self.bus.events.clear()
-        return [service.dispatch(self.ports, SETTINGS, d) for d in (*due, *events)]
 
 
 def test_a_reminder_by_sms_a_day_before_and_nothing_twice() -> None:

@@ -1,0 +1,63 @@
+"""The reply handler as a phone's browser uses it: the link from the text, then plain forms."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from salon import SETTINGS, SG, Salon
+
+from backoffice.handlers.appointment_reminder import handle_reply
+
+
+def request(method: str, path: str, query: str = "", body: bytes = b"") -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {},
+        "requestContext": {
+            "http": {"method": method, "path": path},
+            "requestId": f"req-{method}-{len(body)}",
+        },
+        "body": body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def test_text_link_page_then_reschedule_through_plain_forms() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    link = salon.sms.sent[-1][1].split("Reply: ")[1]
+    path = "/" + link.split("/", 3)[3]
+    page = handle_reply(request("GET", path), salon.ports, SETTINGS)
+    assert page["statusCode"] == 200 and page["body"].count('<form method="post"') == 2
+    slots_url = re.search(r'href="(/ar/answer\?t=[^"]+)"', page["body"]).group(1)  # type: ignore[union-attr]
+    slots = handle_reply(
+        request("GET", "/ar/answer", slots_url.split("?", 1)[1]), salon.ports, SETTINGS
+    )
+    assert slots["statusCode"] == 200 and "Thu 3 Dec 09:00" in slots["body"]
+    token = re.search(r'name="t" value="([^"]+)"', slots["body"]).group(1)  # type: ignore[union-attr]
+    form = urlencode({"t": token, "slot": "2026-12-03T09:00:00+08:00"}).encode()
+    done = handle_reply(request("POST", "/ar/answer", body=form), salon.ports, SETTINGS)
+    assert done["statusCode"] == 200 and "Moved to Thu 03 Dec at 09:00" in done["body"]
+    assert handle_reply(request("GET", path), salon.ports, SETTINGS)["statusCode"] == 410
+
+
+def test_unknown_paths_and_tampered_links() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    assert (
+        handle_reply(request("GET", "/ar/r/A1/forged0000000000"), salon.ports, SETTINGS)[
+            "statusCode"
+        ]
+        == 410
+    )
+    assert handle_reply(request("GET", "/elsewhere"), salon.ports, SETTINGS)["statusCode"] == 404
+    bad = handle_reply(request("POST", "/ar/answer", body=b"t=nonsense"), salon.ports, SETTINGS)
+    assert bad["statusCode"] == 400
