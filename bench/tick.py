@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backoffice.cli.running import run_tick
+from backoffice.cli.systems import expiry_watcher
 from backoffice.cli.workspace import write_example
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.sheet import read_csv
@@ -157,7 +158,9 @@ def full_tick(text: str, repeat: int, digest: bool) -> tuple[float, Counter[str]
             )
             gc.collect()
             started = time.perf_counter()
-            deliveries, _ = run_tick(counted, settings, events, ports.scheduler.due)  # type: ignore[attr-defined]
+            deliveries, _ = run_tick(
+                expiry_watcher(), counted, settings, events, ports.scheduler.due
+            )  # type: ignore[attr-defined]
             if measure:
                 times.append(time.perf_counter() - started)
             sends = sum(1 for d in deliveries if d.status == "sent")

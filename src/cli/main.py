@@ -200,20 +200,28 @@ def _intake(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_DAYS = {"expiry-watcher": 30, "appointment-reminder": 3}
+
+
 def _demo(args: argparse.Namespace) -> int:
+    root = args.dir or Path(tempfile.mkdtemp(prefix="backoffice-demo-"))
+    for system, days in DEMO_DAYS.items():
+        _demo_system(root / system, system, days)
+    return 0
+
+
+def _demo_system(workspace: Path, system: str, days: int) -> None:
     from backoffice.cli.running import preview_workspace, tick_workspace
 
-    root = args.dir or Path(tempfile.mkdtemp(prefix="backoffice-demo-"))
-    workspace = root / "expiry-watcher"
-    write_example("expiry-watcher", workspace, date.today())
+    write_example(system, workspace, date.today())
     settings = _settings(workspace)
     now = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
-    print(f"Demo workspace: {workspace}\n")
+    print(f"=== {system} === workspace: {workspace}\n")
     problems = check_workspace(workspace)
-    print("$ backoffice check  (the example has one bad row on purpose)")
+    print("$ backoffice check  (the example has bad rows on purpose)")
     print(report.problems_text(problems), end="\n\n")
-    preview = preview_workspace(workspace, settings, now, 30)
-    heading = "$ backoffice preview: the next 30 days, if nobody answers"
+    preview = preview_workspace(workspace, settings, now, days)
+    heading = f"$ backoffice preview: the next {days} days, if nobody answers"
     print(report.human(preview, heading), end="\n\n")
     result = tick_workspace(workspace, settings, now)
     print(report.human(result, "$ backoffice tick: delivered to the outbox now"), end="\n\n")
@@ -224,11 +232,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  {path.name}")
     if not files:
         print(
-            f"  (nothing yet: it is {now:%a %H:%M} in {settings.timezone}, outside business "
-            "hours, so the messages wait; the preview above shows when they go out)"
+            f"  (nothing yet: it is {now:%a %H:%M} in {settings.timezone}, outside the hours "
+            "messages may go out, or nothing is due; the preview above shows when they go out)"
         )
-    print(f"\nAnswer an email's links with: backoffice serve --workspace {workspace}")
-    return 0
+    print(f"\nAnswer the links with: backoffice serve --workspace {workspace}\n")
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
+from backoffice.cli.systems import System, system_for
 from backoffice.core.business_time import local_at
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.handlers.wiring import local_ports
-from backoffice.services import expiry_watcher as service
+from backoffice.services.engine import Delivery
 from backoffice.services.runtime import Ports
 
 Due = Callable[[datetime], list[tuple[str, dict[str, Any]]]]
@@ -25,52 +26,58 @@ class RunReport:
     """What a run delivered and deferred, and the problems it found: the `--json` contract."""
 
     settings: Settings
-    deliveries: tuple[service.Delivery, ...]
+    deliveries: tuple[Delivery, ...]
     problems: tuple[Problem, ...]
 
-    def sends(self) -> list[service.Delivery]:
+    def sends(self) -> list[Delivery]:
         sent = [d for d in self.deliveries if d.status == "sent"]
         return sorted(sent, key=lambda d: (d.at, d.line))
 
-    def deferred(self) -> list[service.Delivery]:
-        return [d for d in self.deliveries if d.status in ("deferred", "retry")]
+    def deferred(self) -> list[Delivery]:
+        """Each waiting message once, with the first time it was deferred to."""
+        waiting: dict[str, Delivery] = {}
+        for d in self.deliveries:
+            if d.status in ("deferred", "retry"):
+                waiting.setdefault(d.key, d)
+        return list(waiting.values())
 
-    def failed(self) -> list[service.Delivery]:
+    def failed(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.status == "failed"]
 
 
-def run_due(ports: Ports, settings: Settings, due: Due) -> list[service.Delivery]:
+def run_due(system: System, ports: Ports, settings: Settings, due: Due) -> list[Delivery]:
     """Deliver the one-offs whose time has come (deferred moves and retries)."""
     now = ports.clock.now()
-    return [service.dispatch(ports, settings, payload["move"]) for _, payload in due(now)]
+    return [system.dispatch(ports, settings, payload["move"]) for _, payload in due(now)]
 
 
 def run_tick(
-    ports: Ports, settings: Settings, events: list[dict[str, Any]], due: Due
-) -> tuple[list[service.Delivery], tuple[Problem, ...]]:
+    system: System, ports: Ports, settings: Settings, events: list[dict[str, Any]], due: Due
+) -> tuple[list[Delivery], tuple[Problem, ...]]:
     """One tick as the schedule runs it: due one-offs first, then the tick, then its moves."""
-    deliveries = run_due(ports, settings, due)
-    result = service.tick(ports, settings)
+    deliveries = run_due(system, ports, settings, due)
+    problems = system.tick(ports, settings)
     while events:
-        deliveries.append(service.dispatch(ports, settings, events.pop(0)))
-    weekly = service.digest(ports, settings)
-    if weekly is not None:
-        deliveries.append(weekly)
-    return deliveries, result.problems
+        deliveries.append(system.dispatch(ports, settings, events.pop(0)))
+    extra = system.after_tick(ports, settings)
+    if extra is not None:
+        deliveries.append(extra)
+    return deliveries, problems
 
 
 def tick_workspace(workspace: Path, settings: Settings, now: datetime | None) -> RunReport:
+    system = system_for(settings)
     events: list[dict[str, Any]] = []
     ports = local_ports(
         workspace,
         settings,
-        service.TABLES,
-        "registry.csv",
+        system.tables,
+        system.sheet_file,
         lambda _type, detail: events.append(detail),
         now,
     )
     scheduler: Any = ports.scheduler
-    deliveries, problems = run_tick(ports, settings, events, scheduler.due)
+    deliveries, problems = run_tick(system, ports, settings, events, scheduler.due)
     return RunReport(settings, tuple(deliveries), problems)
 
 
@@ -89,14 +96,15 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
     )
     from backoffice.adapters.local.scheduling import InlineBus
 
+    system = system_for(settings)
     zone = ZoneInfo(settings.timezone)
     events: list[dict[str, Any]] = []
     clock = FakeClock(start)
-    tables = FakeTables(service.TABLES)
+    tables = FakeTables(system.tables)
     scheduler = FakeScheduler()
-    _copy_state(workspace, tables, scheduler)
+    _copy_state(workspace, system, tables, scheduler)
     blobs = FakeBlobs()
-    for name in ("registry.csv", "rules.toml", "voice.toml"):
+    for name in (system.sheet_file, "rules.toml", "voice.toml"):
         blobs.put(name, (workspace / name).read_bytes())
     ports = Ports(
         clock=clock,
@@ -110,29 +118,22 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
         sms=FakeSms(),
     )
     end = local_at(start.date() + timedelta(days=days), time(0, 0), zone)
-    deliveries: list[service.Delivery] = []
+    deliveries: list[Delivery] = []
     problems: tuple[Problem, ...] = ()
-    for tick_time in _tick_times(start, days, settings, zone):
+    for tick_time in system.tick_times(start, days, settings):
         if tick_time < start:
             continue
         for booking_time in _bookings_before(scheduler, tick_time):
             clock.set(booking_time)
-            deliveries += run_due(ports, settings, scheduler.due)
+            deliveries += run_due(system, ports, settings, scheduler.due)
         clock.set(tick_time)
-        ran, found = run_tick(ports, settings, events, scheduler.due)
+        ran, found = run_tick(system, ports, settings, events, scheduler.due)
         deliveries += ran
         problems = problems or found
     for booking_time in _bookings_before(scheduler, end):
         clock.set(booking_time)
-        deliveries += run_due(ports, settings, scheduler.due)
+        deliveries += run_due(system, ports, settings, scheduler.due)
     return RunReport(settings, tuple(deliveries), problems)
-
-
-def _tick_times(
-    start: datetime, days: int, settings: Settings, zone: ZoneInfo
-) -> Iterable[datetime]:
-    for offset in range(days):
-        yield local_at(start.date() + timedelta(days=offset), settings.tick_at, zone)
 
 
 def _bookings_before(scheduler: Any, limit: datetime) -> Iterable[datetime]:
@@ -144,7 +145,7 @@ def _bookings_before(scheduler: Any, limit: datetime) -> Iterable[datetime]:
         yield min(pending)
 
 
-def _copy_state(workspace: Path, tables: Any, scheduler: Any) -> None:
+def _copy_state(workspace: Path, system: System, tables: Any, scheduler: Any) -> None:
     """Start the simulation from the workspace's real state, read-only."""
     database = workspace / "state.db"
     if not database.exists():
@@ -152,8 +153,8 @@ def _copy_state(workspace: Path, tables: Any, scheduler: Any) -> None:
     from backoffice.adapters.local.scheduling import LocalScheduler
     from backoffice.adapters.local.tables import SqliteTables
 
-    source = SqliteTables(database, service.TABLES)
-    for schema in service.TABLES:
+    source = SqliteTables(database, system.tables)
+    for schema in system.tables:
         tables.put_many(schema.name, source.scan(schema.name))
     for name, (at, payload) in LocalScheduler(database).booked.items():
         scheduler.book(name, at, payload)

@@ -13,17 +13,17 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+from backoffice.cli.systems import system_for
 from backoffice.core.settings import Settings
 from backoffice.handlers import web
-from backoffice.handlers.expiry_watcher import handle_ack
 from backoffice.handlers.wiring import local_ports, no_events
-from backoffice.services import expiry_watcher as service
 
 MAX_BODY = 64 * 1024
 
 
 def make_server(workspace: Path, settings: Settings, port: int) -> HTTPServer:
-    ports = local_ports(workspace, settings, service.TABLES, "registry.csv", no_events)
+    system = system_for(settings)
+    ports = local_ports(workspace, settings, system.tables, system.sheet_file, no_events)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -42,7 +42,7 @@ def make_server(workspace: Path, settings: Settings, port: int) -> HTTPServer:
             event = web.event_from_request(
                 method, path, query, dict(self.headers.items()), body, uuid.uuid4().hex
             )
-            self._reply(handle_ack(event, ports, settings))
+            self._reply(system.serve(event, ports, settings))
 
         def _reply(self, response: dict[str, Any]) -> None:
             body = str(response.get("body", "")).encode("utf-8")

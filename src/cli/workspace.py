@@ -8,14 +8,17 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
-from backoffice.core import expiry_watcher as ew
+from backoffice.cli.systems import system_for
 from backoffice.core.documents import DocumentError
 from backoffice.core.problems import Problem
 from backoffice.core.settings import SETTINGS_FILE, SYSTEMS, holiday_problem, load_settings
-from backoffice.core.sheet import read_csv
 
-EXAMPLE_FILES = {"expiry-watcher": ("backoffice.toml", "rules.toml", "voice.toml", "registry.csv")}
-_OFFSET = re.compile(r"\{\+(\d+)\}")
+EXAMPLE_FILES = {
+    "expiry-watcher": ("backoffice.toml", "rules.toml", "voice.toml", "registry.csv"),
+    "appointment-reminder": ("backoffice.toml", "rules.toml", "voice.toml", "appointments.csv"),
+}
+# {+40}: the date 40 days after today; {+1 10:00}: tomorrow at 10:00.
+_OFFSET = re.compile(r"\{\+(\d+)( \d\d:\d\d)?\}")
 
 
 class UserError(Exception):
@@ -37,7 +40,10 @@ def write_example(system: str, target: Path, today: date) -> list[Path]:
     for name in EXAMPLE_FILES[system]:
         text = source.joinpath(name).read_text(encoding="utf-8")
         text = text.replace("{link_secret}", secrets.token_urlsafe(32))
-        text = _OFFSET.sub(lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(), text)
+        text = _OFFSET.sub(
+            lambda m: (today + timedelta(days=int(m.group(1)))).isoformat() + (m.group(2) or ""),
+            text,
+        )
         path = target / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
@@ -59,8 +65,7 @@ def check_workspace(workspace: Path) -> list[Problem]:
     holidays = holiday_problem(settings, settings_text)
     if holidays is not None:
         problems.append(_problem(holidays))
-    if settings.system != ew.SYSTEM:
-        raise UserError(f"{SETTINGS_FILE}: system {settings.system!r} is not built yet")
+    system = system_for(settings)
     if "link_secret" not in settings.secrets:
         problems.append(
             Problem(
@@ -68,20 +73,18 @@ def check_workspace(workspace: Path) -> list[Problem]:
                 None,
                 None,
                 None,
-                "missing [secrets] link_secret, needed to sign the links in emails",
+                "missing [secrets] link_secret, needed to sign the links",
             )
         )
-    for name, load in ((ew.RULES_FILE, ew.load_rules), (ew.VOICE_FILE, ew.load_voice)):
-        try:
-            load(_read(workspace, name), name)
-        except DocumentError as error:
-            problems.append(_problem(error))
     try:
-        table, sheet_problems = read_csv(_read(workspace, ew.SHEET_FILE), ew.SHEET_FILE)
+        system.load_voice(_read(workspace, "voice.toml"))
+    except DocumentError as error:
+        problems.append(_problem(error))
+    try:
+        sheet = _read(workspace, system.sheet_file)
+        return [*problems, *system.check(sheet, _read(workspace, "rules.toml"), settings)]
     except DocumentError as error:
         return [*problems, _problem(error)]
-    _, row_problems = ew.parse_rows(table, dayfirst=settings.dayfirst, admin=settings.admin)
-    return [*problems, *sheet_problems, *row_problems]
 
 
 def _read(workspace: Path, name: str) -> str:

@@ -20,7 +20,7 @@ from backoffice.core.documents import DocumentError, load_toml
 from backoffice.core.ics import event_ics
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.core.sheet import read_csv
+from backoffice.core.sheet import is_slack_channel, is_slack_user, read_csv
 from backoffice.core.templates import check, render
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read
 from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables, TableSchema
@@ -176,7 +176,7 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
         kind=move.window,
         subject=move.appt_id,
         to=move.to,
-        channel="staff" if move.window == "gap_alert" else "customer",
+        channel=_channel(move),
         line=move.line,
         slot=send_slot(move),
         payload={"move": detail},
@@ -250,6 +250,14 @@ def _remind(
             attachments=attachments,
         )
     )
+
+
+def _channel(move: ar.Move) -> str:
+    """How the move is expected to travel (a customer's opted-out number turns SMS into email)."""
+    first = move.to[0] if move.to else ""
+    if move.window == "gap_alert":
+        return "slack" if is_slack_user(first) or is_slack_channel(first) else "email"
+    return "sms" if first.startswith("+") else "email"
 
 
 def _record(tables: Tables, move: ar.Move, window: str, status: str, now: datetime) -> None:

@@ -243,9 +243,10 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = run(capsys, "demo", "--dir", str(tmp_path))
     assert code == 0
     assert "preview" in out and "Outbox (" in out
+    assert "=== appointment-reminder ===" in out
     outbox = tmp_path / "expiry-watcher" / "outbox"
     delivered = outbox.exists() and any(outbox.iterdir())
-    assert delivered or "outside business hours" in out
+    assert delivered or "outside the hours" in out
 
 
 def test_preview_starts_from_the_current_time(
@@ -306,3 +307,48 @@ def test_intake_proposes_a_row_from_a_forwarded_email(
     )
     code, _, err = run(capsys, "intake", "--workspace", str(workspace), str(tmp_path / "none.eml"))
     assert code == 1 and "none.eml" in err
+
+
+def test_appointment_reminder_workspace_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "salon"
+    assert run(capsys, "init", "appointment-reminder", str(target))[0] == 0
+    code, out, _ = run(capsys, "check", "--workspace", str(target))
+    assert code == 1 and "appointments.csv:6 [service] 'massage'" in out
+    sg = ZoneInfo("Asia/Singapore")
+    start = datetime.combine(TODAY, datetime.min.time(), sg).replace(hour=9)
+    code, out, _ = run(
+        capsys,
+        "preview",
+        "--workspace",
+        str(target),
+        "--from",
+        TODAY.isoformat(),
+        "--days",
+        "3",
+        "--json",
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["system"] == "appointment-reminder"
+    moves = {(s["subject"], s["move"], s["channel"]) for s in result["sends"]}
+    assert ("A-101", "first_reminder", "sms") in moves
+    assert ("A-103", "first_reminder", "email") in moves
+    assert ("A-101", "gap_alert", "slack") in moves
+    for send in result["sends"]:
+        at = datetime.fromisoformat(send["at"]).astimezone(sg)
+        if send["channel"] == "sms":
+            assert 8 <= at.hour < 21  # never inside the SMS quiet hours
+    code, out, _ = run(
+        capsys,
+        "tick",
+        "--workspace",
+        str(target),
+        "--now",
+        (start + timedelta(days=1)).isoformat(),
+        "--json",
+    )
+    assert code == 0
+    texts = list((target / "outbox").glob("*.sms.json"))
+    assert texts and all(json.loads(p.read_text())["segments"] == 1 for p in texts)
