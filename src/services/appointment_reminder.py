@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,21 +77,27 @@ def load_voice(text: str, file: str = "voice.toml") -> dict[str, dict[str, str]]
 
 
 def load_documents(ports: Ports, settings: Settings) -> Documents:
-    rules = ar.load_rules(_text(ports, ar.RULES_FILE))
-    table, problems = read_csv(_text(ports, ar.SHEET_FILE), ar.SHEET_FILE)
+    return _parsed(
+        _text(ports, ar.SHEET_FILE),
+        _text(ports, ar.RULES_FILE),
+        _text(ports, "voice.toml"),
+        settings.timezone,
+        settings.default_country,
+        settings.dayfirst,
+    )
+
+
+@lru_cache(maxsize=2)
+def _parsed(
+    sheet: str, rules_text: str, voice: str, timezone: str, country: str, dayfirst: bool
+) -> Documents:
+    """Parsed once per version of the documents: dispatch looks up one appointment per move."""
+    rules = ar.load_rules(rules_text)
+    table, problems = read_csv(sheet, ar.SHEET_FILE)
     appointments, row_problems = ar.parse_rows(
-        table,
-        rules,
-        timezone=settings.timezone,
-        default_country=settings.default_country,
-        dayfirst=settings.dayfirst,
+        table, rules, timezone=timezone, default_country=country, dayfirst=dayfirst
     )
-    return Documents(
-        tuple(appointments),
-        (*problems, *row_problems),
-        rules,
-        load_voice(_text(ports, "voice.toml")),
-    )
+    return Documents(tuple(appointments), (*problems, *row_problems), rules, load_voice(voice))
 
 
 def _text(ports: Ports, name: str) -> str:
