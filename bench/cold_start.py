@@ -27,7 +27,7 @@ handler = getattr(handlers, "{name}")
 from backoffice.handlers import wiring
 from backoffice.core.settings import load_settings
 settings = load_settings(open("{example}").read())
-wiring.aws_expiry_watcher_ports(settings)
+wiring.aws_ports(settings, wiring.expiry_watcher_system())
 wired = time.perf_counter()
 for service in {clients}:
     wiring.aws_client(service)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote_plus
 
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.settings import Settings
-from backoffice.handlers import pages, slack_requests, web
+from backoffice.handlers import lanes, pages, slack_requests, web
 from backoffice.handlers.logs import log
 from backoffice.services import expiry_watcher as service
 from backoffice.services.runtime import Ports
@@ -67,28 +66,20 @@ def digest(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
 
 def summary(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Monthly schedule: last month in a paragraph by the model, or the plain table."""
-    from backoffice.handlers.wiring import expiry_watcher, language_model
+    from backoffice.handlers.wiring import expiry_watcher, expiry_watcher_system, language_model
 
     ports, settings = expiry_watcher()
-    delivery = service.summary(ports, settings, language_model())
+    delivery = service.summary(ports, settings, language_model(expiry_watcher_system()))
     status = delivery.status if delivery else "not_due"
     log("summary", status=status)
     return {"status": status}
 
 
 def drive_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
-    """Every 15 minutes: mirror the registry sheet and the rules and voice docs to S3, only
-    what changed since the last run."""
-    from backoffice.adapters.google.drive import GoogleDrive
-    from backoffice.handlers.wiring import expiry_watcher, google_service, mirror_sources
-    from backoffice.services.mirror import sync
+    """Every 15 minutes: mirror the registry sheet and the rules and voice docs to S3."""
+    from backoffice.handlers.wiring import expiry_watcher, expiry_watcher_system
 
-    ports, settings = expiry_watcher()
-    drive = GoogleDrive(google_service(settings, "drive", "v3"))
-    mirrored = sync(drive, ports.sheet, ports.blobs, mirror_sources())
-    changed = [m.key for m in mirrored if m.changed]
-    log("drive_sync", changed=changed, versions={m.key: m.version for m in mirrored})
-    return {"changed": changed}
+    return lanes.drive_sync(expiry_watcher_system(), *expiry_watcher())
 
 
 CALENDAR_TAG = "#expires"
@@ -96,83 +87,28 @@ CALENDAR_TAG = "#expires"
 
 def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Hourly: events tagged #expires in the configured calendars become proposals, once each."""
-    from backoffice.adapters.google.calendar import GoogleCalendar
-    from backoffice.handlers.wiring import env, expiry_watcher, google_service
-    from backoffice.services import calendar_sync as lane
+    from backoffice.handlers.wiring import expiry_watcher, expiry_watcher_system
 
     ports, settings = expiry_watcher()
-    calendar = GoogleCalendar(google_service(settings, "calendar", "v3"))
-    calendar_ids = [c.strip() for c in env("EW_CALENDAR_IDS").split(",") if c.strip()]
-    proposed = lane.sync(
-        calendar,
-        ports.blobs,
-        calendar_ids,
+    return lanes.calendar_sync(
+        expiry_watcher_system(),
+        ports,
+        settings,
         CALENDAR_TAG,
         lambda found: service.propose_from_event(ports, settings, found, CALENDAR_TAG),
     )
-    log("calendar_sync", calendars=len(calendar_ids), proposed=[e.event_id for e in proposed])
-    return {"proposed": len(proposed)}
+
+
+INTAKE = lanes.Intake(
+    service.PROPOSALS.name, ew.COLUMNS, ("expires_on",), "owner", service.propose_row
+)
 
 
 def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
-    """A forwarded email stored by SES in the raw-MIME bucket (S3 event), or Textract saying it
-    finished reading one of its PDFs (SNS event): either way, on towards a proposed row."""
-    from backoffice.adapters.local.documents import LocalDocuments
-    from backoffice.handlers.wiring import (
-        aws_client,
-        env,
-        expiry_watcher,
-        language_model,
-        pdf_reader,
-    )
-    from backoffice.services import intake, mail_intake
+    """A forwarded email (S3 event) or a Textract completion (SNS event): on to a proposal."""
+    from backoffice.handlers.wiring import expiry_watcher, expiry_watcher_system
 
-    ports, settings = expiry_watcher()
-    table = service.PROPOSALS.name
-    s3 = aws_client("s3")
-
-    def raw(key: str) -> bytes:
-        return bytes(s3.get_object(Bucket=env("EW_RAW_MIME_BUCKET"), Key=key)["Body"].read())
-
-    def finish(pid: str, extracted: Any) -> None:
-        result = intake.propose_from(
-            extracted,
-            language_model(),
-            "the forwarded email",
-            ew.COLUMNS,
-            ("expires_on",),
-            dayfirst=settings.dayfirst,
-        )
-        source = f"an email from {extracted.sender or 'an unknown sender'}"
-        if extracted.subject:
-            source += f" ({extracted.subject!r})"
-        service.propose_row(ports, settings, pid, result.proposal, source, result.problems)
-
-    outcomes = []
-    for record in event.get("Records", []):
-        if "s3" in record:
-            key = unquote_plus(record["s3"]["object"]["key"])
-            waiting = mail_intake.received(
-                ports.tables, table, key, raw(key), LocalDocuments, pdf_reader(), finish
-            )
-            outcomes.append({"message": key, "waiting_for": waiting})
-        elif "Sns" in record:
-            notice = json.loads(record["Sns"]["Message"])
-            location = notice.get("DocumentLocation", {})
-            done = mail_intake.job_finished(
-                ports.tables,
-                table,
-                str(location.get("S3ObjectName", "")),
-                notice["JobId"],
-                notice["Status"],
-                raw,
-                LocalDocuments,
-                pdf_reader(),
-                finish,
-            )
-            outcomes.append({"job": notice["JobId"], "finished": done})
-    log("intake", outcomes=outcomes)
-    return {"outcomes": outcomes}
+    return lanes.intake_ses_parser(event, expiry_watcher_system(), *expiry_watcher(), INTAKE)
 
 
 def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

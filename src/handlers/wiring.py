@@ -104,43 +104,69 @@ def env(name: str, default: str | None = None) -> str:
     return value
 
 
-def aws_expiry_watcher_ports(settings: Settings) -> Ports:
-    """The expiry watcher's ports on AWS, from the environment the SAM template sets."""
-    from backoffice.services.expiry_watcher import TABLES
+@frozen
+class AwsSystem:
+    """What tells one system's AWS resources from another's: the names its template sets.
+
+    Environment variables are `<variable>_...` (EW_RULES_BUCKET, AR_RULES_BUCKET); secrets are
+    `<prefix>/...` unless the template names them."""
+
+    variable: str  # "EW"
+    prefix: str  # "ew": table names, secret names, the bus source backoffice.<prefix>
+    tables: tuple[TableSchema, ...]
+    sheet_file: str  # the sheet's mirror in S3, e.g. "registry.csv"
+    sheet_bucket: str  # the variable naming the bucket that holds it
+    sheet_tab: str  # the Google Sheet's tab
+
+    def var(self, name: str) -> str:
+        return f"{self.variable}_{name}"
+
+    def table_variable(self, table: str) -> str:
+        """ew-pings-archive -> EW_TABLE_PINGS_ARCHIVE"""
+        return self.var("TABLE_" + table.removeprefix(f"{self.prefix}-").replace("-", "_").upper())
+
+
+def aws_ports(settings: Settings, system: AwsSystem) -> Ports:
+    """A system's ports on AWS, from the environment its SAM template sets."""
 
     def tables() -> Any:
         from backoffice.adapters.aws.tables import DynamoTables
 
-        names = {schema.name: env(_table_variable(schema.name), schema.name) for schema in TABLES}
-        return DynamoTables(aws_client("dynamodb"), TABLES, names)
+        names = {
+            schema.name: env(system.table_variable(schema.name), schema.name)
+            for schema in system.tables
+        }
+        return DynamoTables(aws_client("dynamodb"), system.tables, names)
 
     def blobs() -> Any:
         from backoffice.adapters.aws.storage import S3Blobs
 
         return S3Blobs(
-            aws_client("s3"), env("EW_RULES_BUCKET"), {"registry.csv": env("EW_REGISTRY_BUCKET")}
+            aws_client("s3"),
+            env(system.var("RULES_BUCKET")),
+            {system.sheet_file: env(system.sheet_bucket)},
         )
 
     def sheet() -> Any:
-        """The Google Sheet once one is configured; until then the registry object in S3."""
-        spreadsheet = os.environ.get("EW_SPREADSHEET_ID")
+        """The Google Sheet once one is configured; until then the sheet's mirror in S3."""
+        spreadsheet = os.environ.get(system.var("SPREADSHEET_ID"))
         if spreadsheet:
             from backoffice.adapters.google.sheets import GoogleSheet
 
             service = google_service(settings, "sheets", "v4")
-            return GoogleSheet(service, spreadsheet, env("EW_SHEET_TAB", "Registry"))
+            return GoogleSheet(service, spreadsheet, env(system.var("SHEET_TAB"), system.sheet_tab))
         from backoffice.adapters.csv_sheet import CsvSheet
 
-        return CsvSheet(Lazy(blobs), "registry.csv")
+        return CsvSheet(Lazy(blobs), system.sheet_file)
 
     def scheduler() -> Any:
         from backoffice.adapters.aws.scheduling import EventBridgeScheduler
 
         return EventBridgeScheduler(
             aws_client("scheduler"),
-            env("EW_SCHEDULE_GROUP", "default"),
-            env("EW_DISPATCH_ARN"),
-            env("EW_SCHEDULER_ROLE_ARN"),
+            env(system.var("SCHEDULE_GROUP"), "default"),
+            env(system.var("DISPATCH_ARN")),
+            env(system.var("SCHEDULER_ROLE_ARN")),
             settings.timezone,
         )
 
@@ -157,12 +183,14 @@ def aws_expiry_watcher_ports(settings: Settings) -> Ports:
     def bus() -> Any:
         from backoffice.adapters.aws.messaging import EventBridgeBus
 
-        return EventBridgeBus(aws_client("events"), env("EW_BUS_NAME", "default"), "backoffice.ew")
+        return EventBridgeBus(
+            aws_client("events"), env(system.var("BUS_NAME"), "default"), bus_source(system)
+        )
 
     def sms() -> Any:
         from backoffice.adapters.aws.messaging import SnsSms
 
-        return SnsSms(aws_client("sns"), env("BACKOFFICE_SMS_ORIGINATION_NUMBER"))
+        return SnsSms(aws_client("sns"), env(system.var("SMS_ORIGINATION_NUMBER"), ""))
 
     from backoffice.adapters.local.scheduling import SystemClock
 
@@ -177,6 +205,10 @@ def aws_expiry_watcher_ports(settings: Settings) -> Ports:
         bus=Lazy(bus),
         sms=Lazy(sms),
     )
+
+
+def bus_source(system: AwsSystem) -> str:
+    return f"backoffice.{system.prefix}"
 
 
 GOOGLE_SCOPES = (
@@ -203,99 +235,105 @@ def google_service(settings: Settings, name: str, version: str) -> Any:
     )
 
 
-def mirror_sources() -> list[Any]:
-    """What drive-sync copies: the registry sheet and the rules and voice docs."""
+def mirror_sources(system: AwsSystem) -> list[Any]:
+    """What drive-sync copies: the sheet and the rules and voice docs."""
     from backoffice.services.mirror import Source
 
     return [
-        Source("registry.csv", env("EW_SPREADSHEET_ID"), "sheet"),
-        Source("rules.toml", env("EW_RULES_DOC_ID"), "doc"),
-        Source("voice.toml", env("EW_VOICE_DOC_ID"), "doc"),
+        Source(system.sheet_file, env(system.var("SPREADSHEET_ID")), "sheet"),
+        Source("rules.toml", env(system.var("RULES_DOC_ID")), "doc"),
+        Source("voice.toml", env(system.var("VOICE_DOC_ID")), "doc"),
     ]
 
 
-def _table_variable(name: str) -> str:
-    """ew-pings-archive -> EW_TABLE_PINGS_ARCHIVE"""
-    return "EW_TABLE_" + name.removeprefix("ew-").replace("-", "_").upper()
-
-
-def aws_settings() -> Settings:
+def aws_settings(system: AwsSystem) -> Settings:
     from backoffice.adapters.aws.config import load_aws_settings
 
+    p, v = system.prefix, system.variable
     secret_ids = {
-        "link_secret": env("EW_LINK_SECRET_ID", "ew/links/secret"),
-        "slack_bot_token": env("EW_SLACK_TOKEN_ID", "ew/slack/bot-token"),
-        "slack_signing_secret": env("EW_SLACK_SIGNING_SECRET_ID", "ew/slack/signing-secret"),
-        "google_service_account": env("EW_GOOGLE_SECRET_ID", "ew/drive/sa"),
+        "link_secret": env(f"{v}_LINK_SECRET_ID", f"{p}/links/secret"),
+        "slack_bot_token": env(f"{v}_SLACK_TOKEN_ID", f"{p}/slack/bot-token"),
+        "slack_signing_secret": env(f"{v}_SLACK_SIGNING_SECRET_ID", f"{p}/slack/signing-secret"),
+        "google_service_account": env(f"{v}_GOOGLE_SECRET_ID", f"{p}/drive/sa"),
     }
     return load_aws_settings(
         aws_client("ssm"),
         lambda: aws_client("secretsmanager"),
-        env("EW_CONFIG_PARAMETER", "/ew/config/backoffice.toml"),
+        env(f"{v}_CONFIG_PARAMETER", f"/{p}/config/backoffice.toml"),
         secret_ids,
     )
 
 
-def pdf_reader() -> Any:
+def pdf_reader(system: AwsSystem) -> Any:
     from backoffice.adapters.aws.textract import TextractPdfText
 
     return TextractPdfText(
         aws_client("textract"),
         aws_client("s3"),
-        env("EW_SOURCE_PDFS_BUCKET"),
-        env("EW_TEXTRACT_TOPIC_ARN"),
-        env("EW_TEXTRACT_ROLE_ARN"),
+        env(system.var("SOURCE_PDFS_BUCKET")),
+        env(system.var("TEXTRACT_TOPIC_ARN")),
+        env(system.var("TEXTRACT_ROLE_ARN")),
     )
 
 
-DEFAULT_SUMMARY_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+DEFAULT_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @cache
-def language_model() -> Any:
-    """Bedrock in AWS (the monthly summary, intake proposals); the embedded backend has none:
-    the summary falls back to its table, intake to the heuristic reader."""
+def language_model(system: AwsSystem) -> Any:
+    """Bedrock in AWS (summaries, intake proposals); the embedded backend has none: a summary
+    falls back to its table, intake to the heuristic reader."""
     if os.environ.get("BACKOFFICE_BACKEND", "aws") == "local":
         from backoffice.adapters.local.model import NoModel
 
         return NoModel()
     from backoffice.adapters.aws.model import BedrockModel
 
-    return BedrockModel(
-        aws_client("bedrock-runtime"), env("EW_SUMMARY_MODEL_ID", DEFAULT_SUMMARY_MODEL)
-    )
+    return BedrockModel(aws_client("bedrock-runtime"), env(system.var("MODEL_ID"), DEFAULT_MODEL))
 
 
 @cache
-def expiry_watcher() -> tuple[Ports, Settings]:
-    """The expiry watcher's ports and settings in this execution environment, built on first
-    use: AWS in Lambda, or the embedded backend with BACKOFFICE_BACKEND=local."""
+def expiry_watcher_system() -> AwsSystem:
     from backoffice.services.expiry_watcher import TABLES
 
+    return AwsSystem("EW", "ew", TABLES, "registry.csv", "EW_REGISTRY_BUCKET", "Registry")
+
+
+@cache
+def appointment_reminder_system() -> AwsSystem:
+    from backoffice.services.appointment_reminder import TABLES
+
+    return AwsSystem(
+        "AR", "ar", TABLES, "appointments.csv", "AR_APPOINTMENTS_BUCKET", "Appointments"
+    )
+
+
+def system_ports(system: AwsSystem) -> tuple[Ports, Settings]:
+    """A system's ports and settings in this execution environment: AWS in Lambda, or the
+    embedded backend with BACKOFFICE_BACKEND=local (and BACKOFFICE_WORKSPACE)."""
     backend = os.environ.get("BACKOFFICE_BACKEND", "aws")
     if backend == "aws":
-        settings = aws_settings()
-        return aws_expiry_watcher_ports(settings), settings
+        settings = aws_settings(system)
+        return aws_ports(settings, system), settings
     if backend != "local":
         raise RuntimeError(f"BACKOFFICE_BACKEND={backend!r}: expected aws or local")
     workspace = Path(os.environ.get("BACKOFFICE_WORKSPACE", "."))
     settings = read_settings(workspace)
-    return local_ports(workspace, settings, TABLES, "registry.csv", no_events), settings
+    return local_ports(workspace, settings, system.tables, system.sheet_file, no_events), settings
 
 
-def no_events(detail_type: str, detail: dict[str, Any]) -> None:
-    raise RuntimeError(f"this handler cannot emit {detail_type!r}: it has no bus")
+@cache
+def expiry_watcher() -> tuple[Ports, Settings]:
+    """The expiry watcher's ports and settings, built on first use and kept for the
+    execution environment."""
+    return system_ports(expiry_watcher_system())
 
 
 @cache
 def appointment_reminder() -> tuple[Ports, Settings]:
-    """The appointment reminders' ports and settings: the embedded backend here; the AWS wiring
-    of this system is still to come."""
-    from backoffice.services.appointment_reminder import TABLES
+    """The appointment reminders' ports and settings, built on first use and kept."""
+    return system_ports(appointment_reminder_system())
 
-    backend = os.environ.get("BACKOFFICE_BACKEND", "aws")
-    if backend != "local":
-        raise RuntimeError("the appointment reminders run on BACKOFFICE_BACKEND=local for now")
-    workspace = Path(os.environ.get("BACKOFFICE_WORKSPACE", "."))
-    settings = read_settings(workspace)
-    return local_ports(workspace, settings, TABLES, "appointments.csv", no_events), settings
+
+def no_events(detail_type: str, detail: dict[str, Any]) -> None:
+    raise RuntimeError(f"this handler cannot emit {detail_type!r}: it has no bus")

@@ -28,6 +28,7 @@ from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables,
 from backoffice.services import engine
 from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
+from backoffice.services.links import Answered, Links
 from backoffice.services.runtime import Ports, deliver_text, local_now
 
 SENDS = "ar-sends"
@@ -381,65 +382,53 @@ def slots_page(ports: Ports, settings: Settings, token: str) -> ReplyPage:
 def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: str) -> ReplyPage:
     """POST: spend the token, then confirm, cancel or move the appointment."""
     now = local_now(ports.clock, settings)
-    try:
-        claim = read(settings.secret("link_secret"), token, now)
-    except TokenError:
-        _audit(ports.tables, "(unverified link)", now, request_id, "rejected", {})
-        return ReplyPage(
-            400, "Link not valid", "This link is damaged or has expired. Nothing was changed."
+    notices: list[tuple[str, str]] = []
+
+    def apply(claim: LinkClaim) -> Answered:
+        docs = load_documents(ports, settings)
+        appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
+        outcome = ar.apply_reply(
+            load_state(ports.tables, claim.subject),
+            appointment,
+            ar.Answer(
+                claim.action,  # type: ignore[arg-type]
+                claim.subject,
+                claim.chain,
+                claim.by,
+                request_id,
+                new_start=datetime.fromisoformat(slot) if slot else None,
+            ),
+            now,
+            _taken(docs, appointment),
+            docs.rules.booking,
         )
-    try:
-        ports.tables.put(NONCES, {"nonce": claim.nonce, "kind": "link", "at": stamp(now)}, Absent())
-    except ConditionFailed:
-        _audit(ports.tables, claim.subject, now, request_id, "rejected", {"reason": "used"})
-        return ReplyPage(
-            409, "Already answered", "This answer was already given. Nothing else was changed."
-        )
-    docs = load_documents(ports, settings)
-    appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
-    new_start = datetime.fromisoformat(slot) if slot else None
-    outcome = ar.apply_reply(
-        load_state(ports.tables, claim.subject),
-        appointment,
-        ar.Answer(
-            claim.action,
+        _audit(
+            ports.tables,
             claim.subject,
-            claim.chain,
-            claim.by,
-            request_id,  # type: ignore[arg-type]
-            new_start=new_start,
-        ),
-        now,
-        _taken(docs, appointment),
-        docs.rules.booking,
-    )
-    _audit(
-        ports.tables,
-        claim.subject,
-        now,
-        request_id,
-        claim.action if outcome.accepted else "rejected",
-        {"message": outcome.message},
-    )
-    if not outcome.accepted:
-        ports.tables.delete_many(NONCES, [(claim.nonce, "link")])  # let them pick again
-        return ReplyPage(409, "Nothing changed", outcome.message)
-    try:
-        notice = _apply(ports, claim.subject, outcome, now, request_id)
-    except Exception:
-        ports.tables.delete_many(NONCES, [(claim.nonce, "link")])  # the answer did not land
-        raise
-    if notice:
-        staff = (appointment.staff if appointment else "") or settings.staff_channel
-        deliver_text(
-            ports,
-            staff or settings.admin,
-            notice,
-            notice,
-            (),
-            f"ar:{claim.subject}:{request_id}:notice",
+            now,
+            request_id,
+            claim.action if outcome.accepted else "rejected",
+            {"message": outcome.message},
         )
-    return ReplyPage(200, "Done", outcome.message)
+        if outcome.accepted:
+            notice = _apply(ports, claim.subject, outcome, now, request_id)
+            staff = (appointment.staff if appointment else "") or settings.staff_channel
+            if notice:
+                notices.append((staff or settings.admin, notice))
+        return Answered(outcome.accepted, outcome.message)
+
+    def refused(claim: LinkClaim | None, reason: str) -> None:
+        subject = claim.subject if claim else "(unverified link)"
+        _audit(ports.tables, subject, now, request_id, "rejected", {"reason": reason})
+
+    result = _links(ports, settings).act(token, now, apply, refused)
+    for to, notice in notices:
+        deliver_text(ports, to, notice, notice, (), f"ar:{request_id}:notice")
+    return ReplyPage(result.status, result.title, result.message)
+
+
+def _links(ports: Ports, settings: Settings) -> Links:
+    return Links(ports.tables, NONCES, settings.secret("link_secret"))
 
 
 def _apply(ports: Ports, appt_id: str, outcome: ar.Outcome, now: datetime, request_id: str) -> str:

@@ -22,12 +22,13 @@ from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_user, read_csv
-from backoffice.core.tokens import LinkClaim, TokenError, read, verify
+from backoffice.core.tokens import LinkClaim
 from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services import engine, proposals
 from backoffice.services.delivery import Slot, describe, send_once, stamp
 from backoffice.services.engine import Delivery, Outgoing
+from backoffice.services.links import ActionResult, Answered, LinkForm, LinkPage, Links
 from backoffice.services.runtime import (
     LinkTarget,
     Ports,
@@ -359,41 +360,19 @@ def _send_to_admin(
 # --- owner actions through links ---------------------------------------------------------------
 
 
-@frozen
-class LinkForm:
-    """What the confirmation page asks before the POST that acts."""
-
-    token: str
-    action: str
-    button: str
-    date_label: str | None = None
-    date_default: date | None = None
-    date_min: date | None = None
-    date_max: date | None = None
-    fields: tuple[tuple[str, str], ...] = ()  # text inputs (name, current value) to edit
-
-
-@frozen
-class LinkPage:
-    status: int
-    title: str
-    message: str
-    form: LinkForm | None = None
-
-
 def open_link(ports: Ports, settings: Settings, token: str) -> LinkPage:
     """GET: explain what the link will do and ask for confirmation. Changes nothing."""
     now = local_now(ports.clock, settings)
-    try:
-        claim = read(settings.secret(LINK_SECRET), token, now)
-    except TokenError as error:
-        return _token_problem(error)
-    if ports.tables.get(NONCES, claim.nonce, "link") is not None:
-        return LinkPage(
-            409, "Link already used", "This link has already been used. Nothing else was changed."
-        )
+    return _links(ports, settings).open(
+        token, now, lambda claim: _link_page(ports, settings, claim, token, now)
+    )
+
+
+def _link_page(
+    ports: Ports, settings: Settings, claim: LinkClaim, token: str, now: datetime
+) -> LinkPage:
     if claim.action in proposals.ACTIONS:
-        return _proposal_page(ports, claim, token)
+        return proposals.page(ports, ew.PREFIX, claim, token)
     item = _current_item(ports, settings, claim.subject)
     if item is None or item.chain_id != claim.chain:
         return LinkPage(
@@ -445,14 +424,6 @@ def open_link(ports: Ports, settings: Settings, token: str) -> LinkPage:
     )
 
 
-@frozen
-class ActionResult:
-    status: int
-    title: str
-    message: str
-    accepted: bool
-
-
 def act_on_link(
     ports: Ports,
     settings: Settings,
@@ -465,44 +436,30 @@ def act_on_link(
     """POST from the confirmation page, or a Slack button: spend the link, then apply the
     answer. `by_user` names who answered when the channel knows better than the link."""
     now = local_now(ports.clock, settings)
-    secret = settings.secret(LINK_SECRET)
-    try:
-        claim = read(secret, token, now)
-    except TokenError as error:
-        return _refuse_token(ports, secret, token, error, now, request_id)
-    action = _action(claim, chosen_date, request_id, by_user)
-    try:
-        ports.tables.put(
-            NONCES,
-            {
-                "nonce": claim.nonce,
-                "kind": "link",
-                "spent_at": stamp(now),
-                "item_id": claim.subject,
-                "action": claim.action,
-            },
-            Absent(),
-        )
-    except ConditionFailed:
-        refused = ew.reject(
-            action, now, "This link has already been used. Nothing else was changed."
-        )
-        write_audit(ports.tables, refused.audit)
-        return ActionResult(409, "Link already used", refused.message, False)
-    try:
+
+    def apply(claim: LinkClaim) -> Answered:
+        action = _action(claim, chosen_date, request_id, by_user)
         if claim.action in proposals.ACTIONS:
             transition = _decide_proposal(ports, claim, action, now, fields)
         else:
             transition = perform(ports, settings, action, now)
-    except Exception:
-        # The answer did not land: give the link back so the person can simply try again.
-        ports.tables.delete_many(NONCES, [(claim.nonce, "link")])
-        raise
-    if transition.accepted:
-        return ActionResult(200, "Done", transition.message, True)
-    # A refused answer (a date out of range, say) leaves the link usable for a corrected one.
-    ports.tables.delete_many(NONCES, [(claim.nonce, "link")])
-    return ActionResult(409, "Nothing changed", transition.message, False)
+        return Answered(transition.accepted, transition.message)
+
+    def refused(claim: LinkClaim | None, reason: str) -> None:
+        action = ew.Action(
+            kind=claim.action if claim else "ack_only",  # type: ignore[arg-type]
+            item_id=claim.subject if claim else "(unverified link)",
+            chain_id=claim.chain if claim else "",
+            by_user=by_user or (claim.by if claim else "") or "unknown",
+            request_id=request_id,
+        )
+        write_audit(ports.tables, ew.reject(action, now, reason).audit)
+
+    return _links(ports, settings).act(token, now, apply, refused)
+
+
+def _links(ports: Ports, settings: Settings) -> Links:
+    return Links(ports.tables, NONCES, settings.secret(LINK_SECRET))
 
 
 def _decide_proposal(
@@ -527,29 +484,6 @@ def _decide_proposal(
     )
     write_audit(ports.tables, entry)
     return ew.Transition(accepted=decision.accepted, message=decision.message, audit=entry)
-
-
-def _proposal_page(ports: Ports, claim: LinkClaim, token: str) -> LinkPage:
-    row = proposals.pending(ports, ew.PREFIX, claim.subject)
-    if row is None or row["status"] != "open":
-        status = row["status"] if row else "removed"
-        return LinkPage(409, "Already decided", f"This proposal was already {status}.")
-    values = ", ".join(f"{k}: {v}" for k, v in row["values"].items() if v)
-    if claim.action == "edit":
-        return LinkPage(
-            200,
-            "Check and correct the proposed row",
-            "Change what is wrong, then add it to the sheet.",
-            LinkForm(token, "edit", "Add to the sheet", fields=tuple(row["values"].items())),
-        )
-    if claim.action == "approve":
-        return LinkPage(
-            200,
-            "Add this row to the sheet?",
-            values,
-            LinkForm(token, "approve", "Add to the sheet"),
-        )
-    return LinkPage(200, "Discard this proposal?", values, LinkForm(token, "discard", "Discard"))
 
 
 def propose_row(
@@ -672,35 +606,3 @@ def _action(claim: LinkClaim, chosen_date: str, request_id: str, by_user: str | 
         new_expires_on=chosen if claim.action == "renew" else None,
         snooze_until=chosen if claim.action == "snooze" else None,
     )
-
-
-def _token_problem(error: TokenError) -> LinkPage:
-    if error.reason == "expired":
-        return LinkPage(
-            410,
-            "Link expired",
-            "This link has expired. The next reminder will carry a fresh one. Nothing was changed.",
-        )
-    return LinkPage(
-        400, "Link not valid", "This link is damaged or was not issued by us. Nothing was changed."
-    )
-
-
-def _refuse_token(
-    ports: Ports, secret: str, token: str, error: TokenError, now: datetime, request_id: str
-) -> ActionResult:
-    """Refused links still leave an audit row, under the item when the link is genuine."""
-    try:
-        claim: LinkClaim | None = verify(secret, token)
-    except TokenError:
-        claim = None
-    action = ew.Action(
-        kind=claim.action if claim else "ack_only",  # type: ignore[arg-type]
-        item_id=claim.subject if claim else "(unverified link)",
-        chain_id=claim.chain if claim else "",
-        by_user=(claim.by if claim else "") or "unknown",
-        request_id=request_id,
-    )
-    page = _token_problem(error)
-    write_audit(ports.tables, ew.reject(action, now, page.message).audit)
-    return ActionResult(page.status, page.title, page.message, False)

@@ -15,8 +15,10 @@ from attrs import frozen
 
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import normalise_header
+from backoffice.core.tokens import LinkClaim
 from backoffice.ports import Absent, ConditionFailed, Equals, TableSchema
 from backoffice.services.delivery import stamp
+from backoffice.services.links import LinkForm, LinkPage
 from backoffice.services.runtime import LinkTarget, Ports, answer_links, deliver_text
 
 ACTIONS = ("approve", "edit", "discard")
@@ -89,6 +91,30 @@ def propose(
 
 def pending(ports: Ports, prefix: str, proposal_id: str) -> dict[str, Any] | None:
     return ports.tables.get(schema(prefix).name, proposal_id, KIND)
+
+
+def page(ports: Ports, prefix: str, claim: LinkClaim, token: str) -> LinkPage:
+    """The confirmation page of an Approve, Edit or Discard link."""
+    row = pending(ports, prefix, claim.subject)
+    if row is None or row["status"] != "open":
+        status = row["status"] if row else "removed"
+        return LinkPage(409, "Already decided", f"This proposal was already {status}.")
+    values = ", ".join(f"{k}: {v}" for k, v in row["values"].items() if v)
+    if claim.action == "edit":
+        return LinkPage(
+            200,
+            "Check and correct the proposed row",
+            "Change what is wrong, then add it to the sheet.",
+            LinkForm(token, "edit", "Add to the sheet", fields=tuple(row["values"].items())),
+        )
+    if claim.action == "approve":
+        return LinkPage(
+            200,
+            "Add this row to the sheet?",
+            values,
+            LinkForm(token, "approve", "Add to the sheet"),
+        )
+    return LinkPage(200, "Discard this proposal?", values, LinkForm(token, "discard", "Discard"))
 
 
 def decide(

@@ -57,7 +57,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "EW_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ew-scheduler",
         "EW_SCHEDULE_GROUP": "default",
         "EW_CONFIG_PARAMETER": "/ew/config/backoffice.toml",
-        **{wiring._table_variable(s.name): f"prod-{s.name}" for s in TABLES},
+        **{wiring.expiry_watcher_system().table_variable(s.name): f"prod-{s.name}" for s in TABLES},
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -353,7 +353,7 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
     monkeypatch.setattr(
         wiring,
         "language_model",
-        lambda: HeuristicModel(ew.COLUMNS, dayfirst=False, today=date(2026, 12, 1)),
+        lambda system: HeuristicModel(ew.COLUMNS, dayfirst=False, today=date(2026, 12, 1)),
     )
 
     message = EmailMessage()

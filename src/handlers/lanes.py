@@ -1,0 +1,131 @@
+"""The lanes every system runs the same way in AWS: the Drive mirror, the tagged-calendar scan and
+the forwarded-email intake. A system's handler module names its resources and its proposal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote_plus
+
+from attrs import frozen
+
+from backoffice.core.settings import Settings
+from backoffice.handlers.logs import log
+from backoffice.handlers.wiring import AwsSystem
+from backoffice.ports import Extracted
+from backoffice.ports.calendar import CalendarEvent
+from backoffice.services.runtime import Ports
+
+ProposeRow = Callable[[Ports, Settings, str, Mapping[str, str], str, Sequence[str]], bool]
+
+
+@frozen
+class Intake:
+    """What a system proposes from a forwarded email: a row of these columns."""
+
+    table: str  # where the lane keeps the messages waiting for Textract
+    columns: tuple[str, ...]
+    date_columns: tuple[str, ...]
+    owner_column: str
+    propose_row: ProposeRow
+
+
+def drive_sync(system: AwsSystem, ports: Ports, settings: Settings) -> dict[str, Any]:
+    """Mirror the sheet and the rules and voice docs to S3, only what changed since last run."""
+    from backoffice.adapters.google.drive import GoogleDrive
+    from backoffice.handlers.wiring import google_service, mirror_sources
+    from backoffice.services.mirror import sync
+
+    drive = GoogleDrive(google_service(settings, "drive", "v3"))
+    mirrored = sync(drive, ports.sheet, ports.blobs, mirror_sources(system))
+    changed = [m.key for m in mirrored if m.changed]
+    log("drive_sync", changed=changed, versions={m.key: m.version for m in mirrored})
+    return {"changed": changed}
+
+
+def calendar_sync(
+    system: AwsSystem,
+    ports: Ports,
+    settings: Settings,
+    tag: str,
+    propose: Callable[[CalendarEvent], bool],
+) -> dict[str, Any]:
+    """Events tagged for the system in the configured calendars become proposals, once each."""
+    from backoffice.adapters.google.calendar import GoogleCalendar
+    from backoffice.handlers.wiring import env, google_service
+    from backoffice.services import calendar_sync as lane
+
+    calendar = GoogleCalendar(google_service(settings, "calendar", "v3"))
+    calendar_ids = [c.strip() for c in env(system.var("CALENDAR_IDS")).split(",") if c.strip()]
+    proposed = lane.sync(calendar, ports.blobs, calendar_ids, tag, propose)
+    log("calendar_sync", calendars=len(calendar_ids), proposed=[e.event_id for e in proposed])
+    return {"proposed": len(proposed)}
+
+
+def intake_ses_parser(
+    event: Mapping[str, Any],
+    system: AwsSystem,
+    ports: Ports,
+    settings: Settings,
+    intake: Intake,
+) -> dict[str, Any]:
+    """A forwarded email stored by SES in the raw-MIME bucket (S3 event), or Textract saying it
+    finished reading one of its PDFs (SNS event): either way, on towards a proposed row."""
+    from backoffice.adapters.local.documents import LocalDocuments
+    from backoffice.handlers.wiring import aws_client, env, language_model, pdf_reader
+    from backoffice.services import intake as reading
+    from backoffice.services import mail_intake
+
+    s3, bucket = aws_client("s3"), env(system.var("RAW_MIME_BUCKET"))
+    pdfs = pdf_reader(system)
+
+    def raw(key: str) -> bytes:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def finish(pid: str, extracted: Extracted) -> None:
+        result = reading.propose_from(
+            extracted,
+            language_model(system),
+            "the forwarded email",
+            intake.columns,
+            intake.date_columns,
+            dayfirst=settings.dayfirst,
+            owner_column=intake.owner_column,
+        )
+        source = f"an email from {extracted.sender or 'an unknown sender'}"
+        if extracted.subject:
+            source += f" ({extracted.subject!r})"
+        intake.propose_row(ports, settings, pid, result.proposal, source, result.problems)
+
+    outcomes = []
+    for record in event.get("Records", []):
+        if "s3" in record:
+            key = unquote_plus(record["s3"]["object"]["key"])
+            waiting = mail_intake.received(
+                ports.tables,
+                intake.table,
+                key,
+                raw(key),
+                LocalDocuments,
+                pdfs,
+                finish,
+            )
+            outcomes.append({"message": key, "waiting_for": waiting})
+        elif "Sns" in record:
+            notice = json.loads(record["Sns"]["Message"])
+            location = notice.get("DocumentLocation", {})
+            done = mail_intake.job_finished(
+                ports.tables,
+                intake.table,
+                str(location.get("S3ObjectName", "")),
+                notice["JobId"],
+                notice["Status"],
+                raw,
+                LocalDocuments,
+                pdfs,
+                finish,
+            )
+            outcomes.append({"job": notice["JobId"], "finished": done})
+    log("intake", outcomes=outcomes)
+    return {"outcomes": outcomes}
