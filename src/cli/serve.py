@@ -6,6 +6,7 @@ small business's link clicks never queue for long.
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import uuid
@@ -46,6 +47,8 @@ def make_server(workspace: Path, settings: Settings, port: int) -> HTTPServer:
 
         def _reply(self, response: dict[str, Any]) -> None:
             body = str(response.get("body", "")).encode("utf-8")
+            if response.get("isBase64Encoded"):
+                body = base64.b64decode(body)
             self.send_response(int(response["statusCode"]))
             for name, value in response.get("headers", {}).items():
                 self.send_header(name, value)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from backoffice.core import appointment_reminder as ar
 from backoffice.core.settings import Settings
-from backoffice.handlers import pages, web
+from backoffice.handlers import lanes, pages, web
 from backoffice.handlers.logs import log
+from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
+from backoffice.services import proposals
 from backoffice.services.runtime import Ports
 
 
@@ -37,6 +40,61 @@ def dispatch(event: Mapping[str, Any], context: object = None) -> dict[str, Any]
     return {"status": delivery.status, "key": delivery.key}
 
 
+def summary(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Weekly, Monday morning: last week for the staff channel and the owner."""
+    from backoffice.handlers.wiring import (
+        appointment_reminder,
+        appointment_reminder_system,
+        language_model,
+    )
+    from backoffice.services.appointment_summary import summary as weekly
+
+    ports, settings = appointment_reminder()
+    deliveries = weekly(ports, settings, language_model(appointment_reminder_system()))
+    sent = {d.to[0]: d.status for d in deliveries}
+    log("summary", sent=sent)
+    return {"sent": sent}
+
+
+def drive_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Every 5 minutes: mirror the appointment sheet and the rules and voice docs to S3."""
+    from backoffice.handlers.wiring import appointment_reminder, appointment_reminder_system
+
+    return lanes.drive_sync(appointment_reminder_system(), *appointment_reminder())
+
+
+def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Hourly: events tagged #appt in the configured calendars become proposed appointments."""
+    from backoffice.handlers.wiring import appointment_reminder, appointment_reminder_system
+
+    ports, settings = appointment_reminder()
+    return lanes.calendar_sync(
+        appointment_reminder_system(),
+        ports,
+        settings,
+        proposed.CALENDAR_TAG,
+        lambda found: proposed.propose_from_event(ports, settings, found),
+    )
+
+
+INTAKE = lanes.Intake(
+    proposals.schema(ar.PREFIX).name,
+    ar.COLUMNS,
+    ("starts_at",),
+    "",  # the forwarder is staff, not the customer
+    proposed.propose_row,
+)
+
+
+def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """A forwarded booking confirmation (S3 event) or a Textract completion (SNS event)."""
+    from backoffice.handlers.wiring import appointment_reminder, appointment_reminder_system
+
+    return lanes.intake_ses_parser(
+        event, appointment_reminder_system(), *appointment_reminder(), INTAKE
+    )
+
+
 def reply_handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """Function URL: the customer's link (GET pages; POST answers)."""
     from backoffice.handlers.wiring import appointment_reminder
@@ -60,12 +118,52 @@ def handle_reply(event: Mapping[str, Any], ports: Ports, settings: Settings) -> 
         page = service.answer(
             ports, settings, form.get("t", ""), form.get("slot", ""), request.request_id
         )
-        return web.html_response(page.status, pages.page(page.title, page.message))
+        return _page(page)
+    if path.startswith(service.CALENDAR_PATH + "/") and request.method == "GET":
+        return _calendar_file(path, ports, settings)
+    if path == proposed.PROPOSAL_PATH:
+        return _proposal(request, ports, settings)
     return web.text_response(404, "Not found.")
+
+
+def _calendar_file(path: str, ports: Ports, settings: Settings) -> dict[str, Any]:
+    parts = path.removeprefix(service.CALENDAR_PATH + "/").split("/")
+    ics = service.calendar_file(ports, settings, *parts) if len(parts) == 2 else None
+    if ics is None:
+        return web.text_response(410, "This appointment has changed since; use the newest link.")
+    return web.file_response(ics, "text/calendar; charset=utf-8", "appointment.ics")
+
+
+def _proposal(request: web.Request, ports: Ports, settings: Settings) -> dict[str, Any]:
+    """The admin's Approve / Edit / Discard links on a proposed appointment."""
+    if request.method == "GET":
+        view = proposed.open_proposal(ports, settings, request.query.get("t", ""))
+        form = ""
+        if view.form is not None:
+            form = pages.confirm_form(
+                proposed.PROPOSAL_PATH,
+                view.form.token,
+                view.form.button,
+                fields=view.form.fields,
+            )
+        return web.html_response(view.status, pages.page(view.title, view.message, form))
+    if request.method == "POST":
+        values = request.form()
+        result = proposed.act_on_proposal(
+            ports,
+            settings,
+            values.get("t", ""),
+            request.request_id,
+            {k: v for k, v in values.items() if k != "t"},
+        )
+        return web.html_response(result.status, pages.page(result.title, result.message))
+    return web.text_response(405, "Use GET to open a link and POST to confirm it.")
 
 
 def _page(page: service.ReplyPage) -> dict[str, Any]:
     forms = "".join(_choice(choice) for choice in page.choices)
+    if page.calendar_link:
+        forms += pages.link_button(page.calendar_link, "Add to calendar")
     return web.html_response(page.status, pages.page(page.title, page.message, forms))
 
 

@@ -77,3 +77,18 @@ def text_response(status: int, text: str) -> dict[str, Any]:
         "headers": {"content-type": "text/plain; charset=utf-8"},
         "body": text,
     }
+
+
+def file_response(body: bytes, content_type: str, filename: str) -> dict[str, Any]:
+    """A download (an .ics for "add to calendar"), base64 as Function URLs carry binary."""
+    return {
+        "statusCode": 200,
+        "headers": {
+            "content-type": content_type,
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+        "body": base64.b64encode(body).decode("ascii"),
+        "isBase64Encoded": True,
+    }

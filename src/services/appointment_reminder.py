@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.business_time import Calendar
@@ -25,7 +25,7 @@ from backoffice.core.sheet import is_slack_channel, is_slack_user, read_csv
 from backoffice.core.templates import check, render
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read
 from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables, TableSchema
-from backoffice.services import engine
+from backoffice.services import engine, proposals
 from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.links import Answered, Links
@@ -35,12 +35,14 @@ SENDS = "ar-sends"
 REPLIES = "ar-replies"
 AUDIT = "ar-audit"
 ARCHIVE = "ar-sends-archive"
+SUMMARY_ID = "~summary"  # the weekly summary's sends live beside the reminders'
 TABLES = (
     TableSchema(SENDS, "appt_id", "window_index"),
     TableSchema(REPLIES, "appt_id", "replied_at"),
     TableSchema(AUDIT, "appt_id", "ts"),
     TableSchema(ARCHIVE, "appt_id", "archive_index"),
     TableSchema("ar-link-nonces", "nonce", "kind"),
+    proposals.schema(ar.PREFIX),
 )
 VOICE_FIELDS = ("customer_name", "appt_id", "service", "when", "staff", "link")
 VOICE_PARTS = {
@@ -115,7 +117,11 @@ def load_state(tables: Tables, appt_id: str | None = None) -> ar.State:
         return tables.scan(table) if appt_id is None else tables.query(table, appt_id)
 
     return ar.State.of(
-        (ar.Sent(r["chain_id"], r["window"], r["status"]) for r in rows(SENDS)),
+        (
+            ar.Sent(r["chain_id"], r["window"], r["status"])
+            for r in rows(SENDS)
+            if r["appt_id"] != SUMMARY_ID
+        ),
         (ar.ReplyRecord(r["chain_id"], r["reply"]) for r in rows(REPLIES)),
         (r["chain_id"] for r in rows(ARCHIVE)),
     )
@@ -241,13 +247,7 @@ def _remind(
         raise RuntimeError(f"{move.appt_id}: the number opted out of texts and there is no email")
     attachments: tuple[Attachment, ...] = ()
     if appointment is not None:
-        ics = event_ics(
-            f"{appointment.chain_id}@backoffice",
-            f"{appointment.service} appointment",
-            appointment.starts_at,
-            appointment.duration_min or 30,
-            now,
-        )
+        ics = appointment_ics(appointment, now)
         attachments = (Attachment("appointment.ics", "text/calendar", ics),)
     return ports.mailer.send(
         Email(
@@ -325,6 +325,34 @@ class ReplyPage:
     title: str
     message: str
     choices: tuple[Choice, ...] = ()
+    calendar_link: str = ""  # "add to calendar": the appointment as an .ics file
+
+
+CALENDAR_PATH = "/ar/ics"
+
+
+def calendar_link(settings: Settings, appointment: ar.Appointment) -> str:
+    return f"{CALENDAR_PATH}/{appointment.appt_id}/{_short(settings, appointment)}"
+
+
+def calendar_file(ports: Ports, settings: Settings, appt_id: str, short: str) -> bytes | None:
+    """The appointment as an iCalendar event, for the page's "add to calendar"; None when the
+    link does not match the appointment as it is now."""
+    appointment = _appointment(ports, settings, appt_id)
+    if appointment is None or not hmac.compare_digest(short, _short(settings, appointment)):
+        return None
+    return appointment_ics(appointment, local_now(ports.clock, settings))
+
+
+def appointment_ics(appointment: ar.Appointment, now: datetime) -> bytes:
+    """One UID per chain: a calendar that imports the file twice keeps one event."""
+    return event_ics(
+        f"{appointment.chain_id}@backoffice",
+        f"{appointment.service} appointment",
+        appointment.starts_at,
+        appointment.duration_min or 30,
+        now,
+    )
 
 
 def reply_page(ports: Ports, settings: Settings, appt_id: str, short: str) -> ReplyPage:
@@ -353,6 +381,7 @@ def reply_page(ports: Ports, settings: Settings, appt_id: str, short: str) -> Re
         f"Your appointment, {when}",
         f"Hello {appointment.customer_name}, please let us know:",
         choices,
+        calendar_link(settings, appointment),
     )
 
 
@@ -383,8 +412,12 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
     """POST: spend the token, then confirm, cancel or move the appointment."""
     now = local_now(ports.clock, settings)
     notices: list[tuple[str, str]] = []
+    kept: list[str] = []  # the appointment's calendar link, when it still takes place
+    new_start = _instant(slot)
 
     def apply(claim: LinkClaim) -> Answered:
+        if claim.action not in LABELS:
+            return Answered(False, "This link does not answer an appointment. Nothing changed.")
         docs = load_documents(ports, settings)
         appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
         outcome = ar.apply_reply(
@@ -396,13 +429,13 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
                 claim.chain,
                 claim.by,
                 request_id,
-                new_start=datetime.fromisoformat(slot) if slot else None,
+                new_start=new_start,
             ),
             now,
             _taken(docs, appointment),
             docs.rules.booking,
         )
-        _audit(
+        write_audit(
             ports.tables,
             claim.subject,
             now,
@@ -415,19 +448,31 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
             staff = (appointment.staff if appointment else "") or settings.staff_channel
             if notice:
                 notices.append((staff or settings.admin, notice))
+            if claim.action in ("confirm", "reschedule") and appointment is not None:
+                moved = evolve(appointment, starts_at=new_start) if new_start else appointment
+                kept.append(calendar_link(settings, moved))
         return Answered(outcome.accepted, outcome.message)
 
     def refused(claim: LinkClaim | None, reason: str) -> None:
         subject = claim.subject if claim else "(unverified link)"
-        _audit(ports.tables, subject, now, request_id, "rejected", {"reason": reason})
+        write_audit(ports.tables, subject, now, request_id, "rejected", {"reason": reason})
 
-    result = _links(ports, settings).act(token, now, apply, refused)
+    result = link_store(ports, settings).act(token, now, apply, refused)
     for to, notice in notices:
         deliver_text(ports, to, notice, notice, (), f"ar:{request_id}:notice")
-    return ReplyPage(result.status, result.title, result.message)
+    return ReplyPage(result.status, result.title, result.message, calendar_link="".join(kept))
 
 
-def _links(ports: Ports, settings: Settings) -> Links:
+def _instant(text: str) -> datetime | None:
+    """A slot posted back by the page; anything else is no slot (and the pick is refused)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def link_store(ports: Ports, settings: Settings) -> Links:
     return Links(ports.tables, NONCES, settings.secret("link_secret"))
 
 
@@ -484,7 +529,7 @@ def _archive(tables: Tables, appt_id: str, chain: str) -> None:
     tables.delete_many(SENDS, [(appt_id, r["window_index"]) for r in rows])
 
 
-def _audit(
+def write_audit(
     tables: Tables,
     appt_id: str,
     now: datetime,

@@ -14,8 +14,9 @@ from attrs import frozen
 
 from backoffice.core.business_time import Calendar, next_allowed
 from backoffice.core.keys import schedule_name
-from backoffice.services.delivery import Failure, Slot, send_once
-from backoffice.services.runtime import Ports
+from backoffice.ports import Model
+from backoffice.services.delivery import Failure, Slot, describe, send_once, stamp
+from backoffice.services.runtime import Ports, channel_of, deliver_text
 
 
 @frozen
@@ -96,3 +97,44 @@ def deliver(
         return outgoing.report("retry", now, until=retry_at, error=failure.error)
     given_up(failure)
     return outgoing.report("failed", now, error=failure.error)
+
+
+def report_once(
+    ports: Ports, slot: Slot, to: str, subject: str, text: str, now: datetime, kind: str
+) -> Delivery | None:
+    """A system's own message to a person (a digest, a summary): sent at most once per slot.
+    None when it was sent before."""
+    channel = channel_of(to)
+    outcome = send_once(
+        ports.tables,
+        slot,
+        now,
+        lambda: deliver_text(ports, to, subject, text, (), slot.row["key"]),
+        {"sent_at": stamp(now), "dispatched_via": channel},
+    )
+    if outcome.status == "duplicate":
+        return None
+    return Delivery(
+        status=outcome.status,
+        key=slot.row["key"],
+        move=kind,
+        subject=kind,
+        to=(to,),
+        channel=channel,
+        at=now,
+        error=outcome.failure.error if outcome.failure else "",
+    )
+
+
+def narrate(model: Model, instructions: str, facts: str, period: str) -> str:
+    """The model's paragraph above the facts it was given; when the model fails or says too
+    little, the facts alone, saying why."""
+    try:
+        narrative = model.complete(instructions, facts)
+    except Exception as error:
+        narrative, reason = "", describe(error)
+    else:
+        reason = "" if len(narrative) >= 40 else "the model returned too little text"
+    if reason:
+        return f"(The written summary is unavailable {period}: {reason}.)\n\n{facts}"
+    return f"{narrative}\n\nThe facts behind it:\n\n{facts}"

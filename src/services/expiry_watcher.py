@@ -6,7 +6,6 @@ what to do, and applies the answer through the ports.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -21,12 +20,12 @@ from backoffice.core.documents import DocumentError
 from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.core.sheet import is_slack_user, read_csv
+from backoffice.core.sheet import read_csv
 from backoffice.core.tokens import LinkClaim
 from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services import engine, proposals
-from backoffice.services.delivery import Slot, describe, send_once, stamp
+from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.links import ActionResult, Answered, LinkForm, LinkPage, Links
 from backoffice.services.runtime import (
@@ -34,6 +33,7 @@ from backoffice.services.runtime import (
     Ports,
     answer_links,
     calendar_for,
+    channel_of,
     deliver_text,
     local_now,
 )
@@ -243,10 +243,6 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
     )
 
 
-def channel_of(recipient: str) -> str:
-    return "slack" if is_slack_user(recipient) else "email"
-
-
 def action_links(settings: Settings, move: ew.Move, now: datetime) -> tuple[Button, ...]:
     """Renew, Snooze and Ack only, each a signed single-use link bound to the move's chain."""
     target = LinkTarget(ew.SYSTEM, move.item_id, move.chain_id, move.key, move.to, LINK_PATH)
@@ -304,16 +300,7 @@ def summary(ports: Ports, settings: Settings, model: Model) -> Delivery | None:
     key = move_key(ew.PREFIX, "summary", month_start.strftime("%Y-%m"))
     docs = load_documents(ports, settings)
     facts = ew.summary_facts(docs.items, load_state(ports.tables), month_start, month_end)
-    try:
-        narrative = model.complete(ew.SUMMARY_INSTRUCTIONS, facts)
-    except Exception as error:
-        narrative, reason = "", describe(error)
-    else:
-        reason = "" if len(narrative) >= 40 else "the model returned too little text"
-    if reason:
-        text = f"(The written summary is unavailable this month: {reason}.)\n\n{facts}"
-    else:
-        text = f"{narrative}\n\nThe facts behind it:\n\n{facts}"
+    text = engine.narrate(model, ew.SUMMARY_INSTRUCTIONS, facts, "this month")
     subject = f"Expiry watcher: {month_start:%B %Y} in summary"
     return _send_to_admin(ports, settings, key, "summary", subject, text, now)
 
@@ -322,39 +309,9 @@ def _send_to_admin(
     ports: Ports, settings: Settings, key: str, kind: str, subject: str, text: str, now: datetime
 ) -> Delivery | None:
     """A message of the system's own (digest, summary) to the admin, at most once per key."""
-    slot = Slot(
-        PINGS,
-        DIGEST_ID,
-        key,
-        {
-            "item_id": DIGEST_ID,
-            "chain_index": key,
-            "key": key,
-            "chain_id": DIGEST_ID,
-            "move": kind,
-            "number": 0,
-            "recipient": settings.admin,
-        },
-    )
-    outcome = send_once(
-        ports.tables,
-        slot,
-        now,
-        lambda: deliver_text(ports, settings.admin, subject, text, (), key),
-        {"ping_date": now.date().isoformat(), "dispatched_via": channel_of(settings.admin)},
-    )
-    if outcome.status == "duplicate":
-        return None
-    return Delivery(
-        status=outcome.status,
-        key=key,
-        move=kind,
-        subject=kind,
-        to=(settings.admin,),
-        channel=channel_of(settings.admin),
-        at=now,
-        error=outcome.failure.error if outcome.failure else "",
-    )
+    row = {"item_id": DIGEST_ID, "chain_index": key, "key": key, "chain_id": DIGEST_ID}
+    slot = Slot(PINGS, DIGEST_ID, key, {**row, "move": kind, "recipient": settings.admin})
+    return engine.report_once(ports, slot, settings.admin, subject, text, now, kind)
 
 
 # --- owner actions through links ---------------------------------------------------------------
@@ -496,7 +453,7 @@ def propose_row(
 ) -> bool:
     """A candidate registry row for the admin to approve; False when proposed before."""
     complete = {column: values.get(column, "") for column in ew.COLUMNS}
-    complete["item_id"] = complete["item_id"] or new_item_id(proposal_id)
+    complete["item_id"] = complete["item_id"] or proposals.new_row_id(proposal_id)
     return proposals.propose(
         ports,
         settings,
@@ -509,11 +466,6 @@ def propose_row(
         problems=problems,
         now=local_now(ports.clock, settings),
     )
-
-
-def new_item_id(proposal_id: str) -> str:
-    """A stable id for a proposed item; the owner may rename it in the sheet."""
-    return "NEW-" + hashlib.sha256(proposal_id.encode("utf-8")).hexdigest()[:6].upper()
 
 
 def propose_from_event(ports: Ports, settings: Settings, event: CalendarEvent, tag: str) -> bool:

@@ -7,6 +7,7 @@ appends the row to the owner's sheet (RAW), discarding only records the decision
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,7 @@ def propose(
     source: str,
     problems: Sequence[str],
     now: datetime,
+    title_column: str = "name",
 ) -> bool:
     """Store the proposal and put it in front of the admin; False when it was proposed before."""
     table = schema(prefix).name
@@ -61,6 +63,7 @@ def propose(
                 "status": "open",
                 "values": dict(values),
                 "source": source,
+                "title_column": title_column,
                 "problems": list(problems),
                 "created_at": stamp(now),
             },
@@ -72,7 +75,7 @@ def propose(
     lines += [f"  {column}: {value}" for column, value in values.items() if value]
     if problems:
         lines += ["", "Worth a look:", *(f"  - {problem}" for problem in problems)]
-    subject = f"Proposed row: {values.get('name') or proposal_id}"
+    subject = f"Proposed row: {values.get(title_column) or proposal_id}"
     deliver_text(
         ports,
         settings.admin,
@@ -87,6 +90,11 @@ def propose(
         f"{prefix}:{proposal_id}",
     )
     return True
+
+
+def new_row_id(proposal_id: str) -> str:
+    """A stable id for a proposed row; the owner may rename it in the sheet."""
+    return "NEW-" + hashlib.sha256(proposal_id.encode("utf-8")).hexdigest()[:6].upper()
 
 
 def pending(ports: Ports, prefix: str, proposal_id: str) -> dict[str, Any] | None:
@@ -157,7 +165,9 @@ def decide(
         except Exception:
             ports.tables.put(table, row)  # reopen it: the row did not reach the sheet
             raise
-        message = f"Added {values.get('name') or proposal_id} to the sheet."
+        message = (
+            f"Added {values.get(row.get('title_column', 'name')) or proposal_id} to the sheet."
+        )
         if left_out:
             message += f" The sheet has no column for {', '.join(left_out)}, so that was left out."
         return Decision(True, message, values)

@@ -105,6 +105,11 @@ def deliver_text(
     )
 
 
+def channel_of(recipient: str) -> str:
+    """How `deliver_text` reaches someone."""
+    return "slack" if is_slack_user(recipient) or is_slack_channel(recipient) else "email"
+
+
 def _email_text(text: str, links: Sequence[Button]) -> str:
     if not links:
         return text + "\n"

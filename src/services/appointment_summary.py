@@ -1,0 +1,69 @@
+"""The weekly staff summary of the appointment reminders: last week in a few sentences by the
+model, over the facts it was given; posted to the staff channel and emailed to the owner."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backoffice.core import appointment_reminder as ar
+from backoffice.core.keys import move_key
+from backoffice.core.settings import Settings
+from backoffice.ports import Model
+from backoffice.services import engine
+from backoffice.services.appointment_reminder import (
+    ARCHIVE,
+    REPLIES,
+    SENDS,
+    SUMMARY_ID,
+    load_documents,
+)
+from backoffice.services.delivery import Slot
+from backoffice.services.engine import Delivery
+from backoffice.services.runtime import Ports, local_now
+
+
+def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
+    """The week before the current one (Monday to Sunday), once per recipient per week; the
+    schedule runs it on Monday morning. Returns what went out now (empty when already sent)."""
+    now = local_now(ports.clock, settings)
+    zone = ZoneInfo(settings.timezone)
+    end = now.date() - timedelta(days=now.weekday() + 1)
+    start = end - timedelta(days=6)
+    facts = ar.week_facts(
+        load_documents(ports, settings).appointments,
+        [*_sent(ports.tables.scan(SENDS), zone), *_sent(ports.tables.scan(ARCHIVE), zone)],
+        [_reply(row, zone) for row in ports.tables.scan(REPLIES)],
+        start,
+        end,
+    )
+    text = engine.narrate(model, ar.SUMMARY_INSTRUCTIONS, facts, "this week")
+    subject = f"Appointments: the week of {start:%d %B %Y}"
+    recipients = dict.fromkeys(r for r in (settings.staff_channel, settings.admin) if r)
+    deliveries = []
+    for to in recipients:
+        key = move_key(ar.PREFIX, "summary", start.isoformat(), to)
+        slot = Slot(
+            SENDS, SUMMARY_ID, key, {"appt_id": SUMMARY_ID, "window_index": key, "key": key}
+        )
+        delivery = engine.report_once(ports, slot, to, subject, text, now, "summary")
+        if delivery is not None:
+            deliveries.append(delivery)
+    return deliveries
+
+
+def _sent(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[ar.Activity]:
+    """Sends are stamped in UTC; the week is the business's."""
+    return [
+        ar.Activity(
+            row["appt_id"], datetime.fromisoformat(row["sent_at"]).astimezone(zone), row["window"]
+        )
+        for row in rows
+        if row.get("status") == "sent" and row.get("window") and row.get("sent_at")
+    ]
+
+
+def _reply(row: dict[str, Any], zone: ZoneInfo) -> ar.Activity:
+    at = datetime.fromisoformat(row["replied_at"].split("#", 1)[0]).astimezone(zone)
+    return ar.Activity(row["appt_id"], at, row["reply"])
