@@ -61,3 +61,48 @@ def test_unknown_paths_and_tampered_links() -> None:
     assert handle_reply(request("GET", "/elsewhere"), salon.ports, SETTINGS)["statusCode"] == 404
     bad = handle_reply(request("POST", "/ar/answer", body=b"t=nonsense"), salon.ports, SETTINGS)
     assert bad["statusCode"] == 400
+
+
+def test_confirm_then_add_to_calendar_downloads_the_event() -> None:
+    import base64
+
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    path = "/" + salon.sms.sent[-1][1].split("Reply: ")[1].split("/", 3)[3]
+    page = handle_reply(request("GET", path), salon.ports, SETTINGS)["body"]
+    confirm = re.search(r'name="t" value="([^"]+)"><button type="submit">Confirm', page)
+    body = urlencode({"t": confirm.group(1)}).encode()  # type: ignore[union-attr]
+    done = handle_reply(request("POST", "/ar/answer", body=body), salon.ports, SETTINGS)
+    assert done["statusCode"] == 200 and "Add to calendar" in done["body"]
+    ics_path = re.search(r'href="(/ar/ics/[^"]+)"', done["body"]).group(1)  # type: ignore[union-attr]
+    download = handle_reply(request("GET", ics_path), salon.ports, SETTINGS)
+    assert download["headers"]["content-type"].startswith("text/calendar")
+    assert "attachment" in download["headers"]["content-disposition"]
+    assert b"BEGIN:VEVENT" in base64.b64decode(download["body"])
+    forged = handle_reply(request("GET", "/ar/ics/A1/forged"), salon.ports, SETTINGS)
+    assert forged["statusCode"] == 410
+
+
+def test_the_admin_decides_a_proposed_appointment_through_the_same_function() -> None:
+    from backoffice.ports.calendar import CalendarEvent
+    from backoffice.services import appointment_proposals as proposed
+
+    salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
+    event = CalendarEvent(
+        "ev1", "cal", "#appt Mei", "call 9123 4567", "2026-12-03T10:00:00+08:00", "confirmed"
+    )
+    proposed.propose_from_event(salon.ports, SETTINGS, event)
+    url = next(line for line in salon.mailer.sent[0].text.splitlines() if "Approve:" in line)
+    query = url.split("?", 1)[1]
+    page = handle_reply(request("GET", "/ar/proposal", query), salon.ports, SETTINGS)
+    assert page["statusCode"] == 200 and "Add to the sheet" in page["body"]
+    token = query.removeprefix("t=")
+    body = urlencode({"t": token}).encode()
+    done = handle_reply(request("POST", "/ar/proposal", body=body), salon.ports, SETTINGS)
+    assert done["statusCode"] == 200 and "Added Mei to the sheet" in done["body"]
+    again = handle_reply(request("POST", "/ar/proposal", body=body), salon.ports, SETTINGS)
+    assert again["statusCode"] == 409
+    put = request("PUT", "/ar/proposal")
+    assert handle_reply(put, salon.ports, SETTINGS)["statusCode"] == 405

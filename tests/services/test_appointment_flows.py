@@ -133,3 +133,33 @@ def test_reschedule_lists_free_slots_and_moves_the_appointment() -> None:
     salon.clock.set(datetime(2026, 12, 2, 9, 30, tzinfo=SG))
     [again] = [d for d in salon.hour() if d.subject == "A1"]
     assert again.key == "ar:A1:2026-12-03T09:30:00+08:00:first_reminder"  # a new chain
+
+
+def test_the_pages_offer_the_appointment_for_the_calendar_and_only_as_it_is_now() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    page = reply_page(salon)
+    appt_id, short = page.calendar_link.removeprefix(service.CALENDAR_PATH + "/").split("/")
+    ics = service.calendar_file(salon.ports, SETTINGS, appt_id, short)
+    assert ics is not None and b"DTSTART;TZID=Asia/Singapore:20261202T143000" in ics
+    assert service.calendar_file(salon.ports, SETTINGS, appt_id, short[:-1] + "x") is None
+    token = choice(page, "Pick another time")
+    moved = service.answer(salon.ports, SETTINGS, token, "2026-12-03T10:00:00+08:00", "r1")
+    new_id, new_short = moved.calendar_link.removeprefix(service.CALENDAR_PATH + "/").split("/")
+    new_ics = service.calendar_file(salon.ports, SETTINGS, new_id, new_short)
+    assert new_ics is not None and b"20261203T100000" in new_ics
+    assert service.calendar_file(salon.ports, SETTINGS, appt_id, short) is None  # the old time
+
+
+def test_a_cancel_offers_nothing_for_the_calendar_and_a_bad_slot_is_refused_not_crashed() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    page = reply_page(salon)
+    odd = service.answer(salon.ports, SETTINGS, choice(page, "Pick another time"), "soon", "r0")
+    assert odd.status == 409 and "no longer free" in odd.message
+    cancelled = service.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1")
+    assert cancelled.status == 200 and cancelled.calendar_link == ""

@@ -1,0 +1,144 @@
+"""The appointment reminders' side lanes: the weekly staff summary, proposed appointments from
+tagged calendar events (approve, edit, discard through signed links) and the week's facts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import parse_qs, urlsplit
+
+from salon import SETTINGS, SG, Salon
+
+from backoffice.adapters.local.model import NoModel
+from backoffice.core import appointment_reminder as ar
+from backoffice.ports.calendar import CalendarEvent
+from backoffice.services import appointment_proposals as proposed
+from backoffice.services import appointment_reminder as service
+from backoffice.services.appointment_summary import summary
+
+
+class Scripted:
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.prompts: list[str] = []
+
+    def complete(self, instructions: str, prompt: str) -> str:
+        self.prompts.append(prompt)
+        return self.answer
+
+
+def a_week_of_replies() -> Salon:
+    """Mei confirms, Raj cancels, Ana says nothing (all in the week of 30 November)."""
+    salon = Salon(
+        [
+            "A1,Mei,+6591234567,,2026-12-02 14:30",
+            "A2,Raj,+6591234568,,2026-12-02 15:00",
+            "A3,Ana,+6591234569,,2026-12-02 16:00",
+        ],
+        datetime(2026, 12, 1, 17, 0, tzinfo=SG),
+    )
+    salon.hour()
+    for appt_id, label in (("A1", "Confirm"), ("A2", "Cancel")):
+        link = next(text for to, text, _ in salon.sms.sent if text and appt_id in text)
+        short = link.split(f"/ar/r/{appt_id}/")[1].split()[0]
+        page = service.reply_page(salon.ports, SETTINGS, appt_id, short)
+        token = next(c.token for c in page.choices if c.label == label)
+        assert service.answer(salon.ports, SETTINGS, token, "", f"r-{appt_id}").status == 200
+    salon.clock.set(datetime(2026, 12, 2, 23, 0, tzinfo=SG))
+    salon.hour()
+    salon.clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=SG))  # Monday morning
+    return salon
+
+
+def test_the_weekly_summary_goes_to_the_staff_channel_and_the_owner_once() -> None:
+    salon = a_week_of_replies()
+    model = Scripted("Last week two customers answered: Mei confirmed and Raj cancelled early.")
+    sent = summary(salon.ports, SETTINGS, model)
+    assert sorted(d.to[0] for d in sent) == ["C0STAFF001", "owner@example.com"]
+    [facts] = model.prompts
+    assert "Week 2026-11-30 to 2026-12-06" in facts
+    assert "confirmed               1" in facts and "cancelled (slot freed)  1" in facts
+    assert "Went quiet (reminded, never answered):" in facts and "Ana" in facts.split("quiet")[1]
+    assert "Mei" not in facts.split("quiet")[1]
+    [mail] = [m for m in salon.mailer.sent if m.subject.startswith("Appointments: the week")]
+    assert mail.text.startswith("Last week two customers") and "The facts behind it" in mail.text
+    assert summary(salon.ports, SETTINGS, model) == []  # once per week and recipient
+    assert salon.hour() == []  # the summary's rows are not reminders
+
+
+def test_without_a_model_the_summary_is_the_facts_saying_why() -> None:
+    salon = a_week_of_replies()
+    summary(salon.ports, SETTINGS, NoModel())
+    [mail] = [m for m in salon.mailer.sent if m.subject.startswith("Appointments: the week")]
+    assert mail.text.startswith("(The written summary is unavailable this week")
+
+
+def test_week_facts_count_only_the_week_asked_for() -> None:
+    mei = ar.Appointment("A1", "Mei", datetime(2026, 12, 2, 14, 30, tzinfo=SG), 2)
+    sent = [
+        ar.Activity("A1", datetime(2026, 12, 1, 14, 0, tzinfo=SG), "first_reminder"),
+        ar.Activity("A1", datetime(2026, 11, 29, 14, 0, tzinfo=SG), "first_reminder"),
+    ]
+    facts = ar.week_facts([mei], sent, [], date(2026, 11, 30), date(2026, 12, 6))
+    assert "reminders sent          1" in facts and "Wed 2 Dec 14:30  Mei" in facts
+
+
+EVENT = CalendarEvent(
+    "ev1",
+    "front-desk@example.com",
+    "#appt Mei Tan - haircut",
+    "Mei's number: 9123 4567, mail mei@example.com",
+    "2026-12-03T10:00:00+08:00",
+    "confirmed",
+    "staff@example.com",
+)
+
+
+def links_in(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        label, _, url = line.strip().partition(": ")
+        if url.startswith("http"):
+            found[label] = parse_qs(urlsplit(url).query)["t"][0]
+    return found
+
+
+def test_a_tagged_event_is_proposed_once_and_approving_adds_the_row() -> None:
+    salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
+    assert proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
+    assert not proposed.propose_from_event(salon.ports, SETTINGS, EVENT)  # resynced: once
+    [mail] = salon.mailer.sent
+    assert mail.to == ("owner@example.com",) and mail.subject == "Proposed row: Mei Tan - haircut"
+    assert "phone: +6591234567" in mail.text and "email: mei@example.com" in mail.text
+    tokens = links_in(mail.text)
+    page = proposed.open_proposal(salon.ports, SETTINGS, tokens["Approve"])
+    assert page.status == 200 and "starts_at: 2026-12-03T10:00:00+08:00" in page.message
+    done = proposed.act_on_proposal(salon.ports, SETTINGS, tokens["Approve"], "r1")
+    assert done.accepted and done.message == (
+        "Added Mei Tan - haircut to the sheet. "
+        "The sheet has no column for staff, so that was left out."
+    )
+    assert proposed.act_on_proposal(salon.ports, SETTINGS, tokens["Discard"], "r2").status == 409
+    sheet = service.load_documents(salon.ports, SETTINGS)
+    [appointment] = sheet.appointments
+    assert appointment.starts_at == datetime(2026, 12, 3, 10, 0, tzinfo=SG)
+    assert appointment.phone == "+6591234567" and appointment.appt_id.startswith("NEW-")
+    audit = [(r["action"], r["appt_id"]) for r in salon.tables.scan(service.AUDIT)]
+    assert audit == [("approve", appointment.appt_id), ("rejected", appointment.appt_id)]
+
+
+def test_an_edit_corrects_the_proposal_and_a_reply_link_cannot_decide_it() -> None:
+    salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
+    allday = CalendarEvent("ev2", "cal", "#appt Raj", "", "2026-12-04", "confirmed")
+    proposed.propose_from_event(salon.ports, SETTINGS, allday)
+    [mail] = salon.mailer.sent
+    assert "all day" in mail.text and "no phone number or email" in mail.text
+    tokens = links_in(mail.text)
+    form = proposed.open_proposal(salon.ports, SETTINGS, tokens["Edit"]).form
+    assert form is not None and ("starts_at", "2026-12-04") in form.fields
+    edits = {"starts_at": "2026-12-04 11:00", "phone": "+6591234568"}
+    done = proposed.act_on_proposal(salon.ports, SETTINGS, tokens["Edit"], "r1", edits)
+    assert done.accepted
+    [raj] = service.load_documents(salon.ports, SETTINGS).appointments
+    assert raj.starts_at == datetime(2026, 12, 4, 11, 0, tzinfo=SG)
+    refused = service.answer(salon.ports, SETTINGS, tokens["Discard"], "", "r2")
+    assert refused.status == 409  # a proposal's link does not answer an appointment
