@@ -25,7 +25,7 @@ from backoffice.core.sheet import is_slack_channel, is_slack_user, read_csv
 from backoffice.core.templates import check, render
 from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read
 from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables, TableSchema
-from backoffice.services import engine, proposals
+from backoffice.services import audit, engine, proposals
 from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.links import Answered, Links
@@ -537,12 +537,10 @@ def write_audit(
     action: str,
     after: Mapping[str, Any],
 ) -> None:
-    tables.put(
-        AUDIT,
-        {
-            "appt_id": appt_id,
-            "ts": f"{now.isoformat()}#{request_id}",
-            "action": action,
-            "after": dict(after),
-        },
-    )
+    row = {
+        "appt_id": appt_id,
+        "ts": f"{now.isoformat()}#{request_id}",
+        "action": action,
+        "after": dict(after),
+    }
+    audit.append(tables, AUDIT, row)

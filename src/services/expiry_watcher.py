@@ -22,9 +22,9 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import read_csv
 from backoffice.core.tokens import LinkClaim
-from backoffice.ports import Absent, Button, ConditionFailed, Model, Tables, TableSchema
+from backoffice.ports import Button, Model, Tables, TableSchema
 from backoffice.ports.calendar import CalendarEvent
-from backoffice.services import engine, proposals
+from backoffice.services import audit, engine, proposals
 from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.links import ActionResult, Answered, LinkForm, LinkPage, Links
@@ -529,13 +529,7 @@ def write_audit(tables: Tables, entry: ew.AuditEntry) -> None:
         "after": dict(entry.after),
         "outcome": entry.outcome,
     }
-    for attempt in range(1, 100):
-        try:
-            tables.put(AUDIT, row, Absent())
-            return
-        except ConditionFailed:
-            row["ts"] = f"{entry.ts}#{attempt + 1}"
-    raise RuntimeError(f"could not find a free audit key for {entry.ts}")
+    audit.append(tables, AUDIT, row)
 
 
 def _current_item(ports: Ports, settings: Settings, item_id: str) -> ew.Item | None:

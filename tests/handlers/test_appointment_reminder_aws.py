@@ -1,0 +1,224 @@
+"""End to end on moto: reminder -> EventBridge -> (SQS) -> dispatch -> SNS text and SES email with
+the appointment attached, then the customer's link through the reply handler -> DynamoDB and the
+appointment sheet in S3 (confirm, a spent link, a reschedule that re-arms one new chain)."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from dynamo import create_tables
+from freezegun import freeze_time
+
+from backoffice.handlers import appointment_reminder as handlers
+from backoffice.handlers import wiring
+
+REGION = "ap-southeast-1"
+EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/appointment-reminder"
+SHEET = (
+    "appt_id,customer_name,phone,email,service,starts_at,duration_min,staff,timezone,status\n"
+    "A1,Mei Tan,9123 4567,,default,2026-12-02 14:00,,,,\n"
+    "A2,Raj Kumar,,raj@example.com,default,2026-12-02 13:00,,,,\n"
+    "A3,Ana Lopez,+6591234569,,default,2026-12-04 10:00,,,,\n"
+)
+
+
+def settings_text() -> str:
+    text = (EXAMPLE / "backoffice.toml").read_text()
+    text = text.split("[secrets]")[0]
+    text = text.replace('"http://127.0.0.1:8787"', '"https://reply.example.com"')
+    return text.replace('staff_channel = "C0STAFF001"', 'staff_channel = "staff@example.com"')
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("BACKOFFICE_BACKEND", raising=False)
+    system = wiring.appointment_reminder_system()
+    environment = {
+        "AR_RULES_BUCKET": "ar-rules-source",
+        "AR_APPOINTMENTS_BUCKET": "ar-appointments-source",
+        "AR_DISPATCH_ARN": "arn:aws:lambda:ap-southeast-1:123456789012:function:ar-dispatch",
+        "AR_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ar-scheduler",
+        "AR_LINK_SECRET_ID": "ar/reply/hmac",
+        "AR_SMS_ORIGINATION_NUMBER": "+6560000000",
+        **{system.table_variable(s.name): f"prod-{s.name}" for s in system.tables},
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        _clear_caches()
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_tables(dynamodb, system.tables, "prod-")
+        s3 = boto3.client("s3", region_name=REGION)
+        location = {"LocationConstraint": REGION}
+        for bucket in ("ar-rules-source", "ar-appointments-source"):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
+        s3.put_object(Bucket="ar-appointments-source", Key="appointments.csv", Body=SHEET.encode())
+        for name in ("rules.toml", "voice.toml"):
+            s3.put_object(Bucket="ar-rules-source", Key=name, Body=(EXAMPLE / name).read_bytes())
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name="/ar/config/backoffice.toml", Value=settings_text(), Type="SecureString"
+        )
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="ar/reply/hmac", SecretString="reply-secret-from-secrets-manager"
+        )
+        boto3.client("ses", region_name=REGION).verify_email_identity(
+            EmailAddress="salon@example.com"
+        )
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue = sqs.create_queue(QueueName="ar-dispatch")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(
+            Name="ar-moves",
+            EventPattern=json.dumps(
+                {
+                    "source": ["backoffice.ar"],
+                    "detail-type": ["ar.first_reminder", "ar.second_reminder", "ar.gap_alert"],
+                }
+            ),
+        )
+        events.put_targets(Rule="ar-moves", Targets=[{"Id": "dispatch", "Arn": queue_arn}])
+        yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
+        _clear_caches()
+
+
+def _clear_caches() -> None:
+    wiring.appointment_reminder.cache_clear()
+    wiring.aws_client.cache_clear()
+    wiring._session.cache_clear()
+
+
+def drain(world: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    while (
+        batch := world["sqs"]
+        .receive_message(QueueUrl=world["queue"], MaxNumberOfMessages=10)
+        .get("Messages", [])
+    ):
+        for message in batch:
+            out.append(json.loads(message["Body"]))
+            world["sqs"].delete_message(
+                QueueUrl=world["queue"], ReceiptHandle=message["ReceiptHandle"]
+            )
+    return out
+
+
+def texts() -> list[tuple[str, str]]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    messages = sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values()
+    return [(number, text) for number, text, *_ in messages]
+
+
+def mails() -> list[Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    raw = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    return [email.message_from_string(m.raw_data, policy=email.policy.default) for m in raw]
+
+
+def items(world: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    return world["dynamodb"].scan(TableName=f"prod-{table}")["Items"]
+
+
+def web(method: str, path: str, query: str = "", form: dict[str, str] | None = None) -> Any:
+    body = urlencode(form or {}).encode()
+    event = {
+        "version": "2.0",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"content-type": "application/x-www-form-urlencoded"},
+        "requestContext": {
+            "http": {"method": method, "path": path},
+            "requestId": f"r-{method}-{len(body)}-{path}",
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+    return handlers.reply_handler(event, None)
+
+
+def token_for(page: str, label: str) -> str:
+    found = re.search(
+        r'name="t" value="([^"]+)">(?:<input[^>]*>)*<button type="submit">' + label, page
+    )
+    assert found, f"no {label} form on the page"
+    return found.group(1)
+
+
+def test_reminders_go_out_once_and_the_reply_link_confirms_and_moves_on_aws(
+    deployed: dict[str, Any],
+) -> None:
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}
+    with freeze_time("2026-12-01 06:00:00"):  # Tuesday 14:00 in Singapore
+        assert handlers.reminder(scheduled, None) == {"moves": 2, "problems": 0}
+        events = drain(deployed)
+        assert sorted(e["detail-type"] for e in events) == ["ar.first_reminder"] * 2
+        assert {handlers.dispatch(e, None)["status"] for e in events} == {"sent"}
+        assert {handlers.dispatch(e, None)["status"] for e in events} <= {"dropped", "duplicate"}
+    [(number, text)] = texts()
+    assert number == "+6591234567" and "Hi Mei Tan, see you Wed 2 Dec at 14:00." in text
+    [raj] = mails()
+    assert raj["To"] == "raj@example.com"
+    [ics] = [part for part in raj.iter_attachments() if part.get_filename() == "appointment.ics"]
+    assert "DTSTART;TZID=Asia/Singapore:20261202T130000" in ics.get_content()
+    assert {(s["appt_id"]["S"], s["status"]["S"]) for s in items(deployed, "ar-sends")} == {
+        ("A1", "sent"),
+        ("A2", "sent"),
+    }
+
+    link = re.search(r"https://reply\.example\.com(/ar/r/A1/\S+)", text)
+    assert link, "the text carries the reply link"
+    with freeze_time("2026-12-01 07:00:00"):
+        page = web("GET", link.group(1))
+        assert page["statusCode"] == 200 and "Add to calendar" in page["body"]
+        confirm = token_for(page["body"], "Confirm")
+        assert web("POST", "/ar/answer", form={"t": confirm})["statusCode"] == 200
+        assert web("POST", "/ar/answer", form={"t": confirm})["statusCode"] == 409
+        slots_query = re.search(r'href="/ar/answer\?(t=[^"]+)"', page["body"])
+        assert slots_query
+        slots = web("GET", "/ar/answer", slots_query.group(1).replace("&amp;", "&"))
+        assert slots["statusCode"] == 200 and "Thu 3 Dec 10:00" in slots["body"]
+        move = token_for(slots["body"], "Thu 3 Dec 10:00")
+        moved = web("POST", "/ar/answer", form={"t": move, "slot": "2026-12-03T10:00:00+08:00"})
+    assert moved["statusCode"] == 200 and "Moved to Thu 03 Dec at 10:00" in moved["body"]
+
+    sheet = deployed["s3"].get_object(Bucket="ar-appointments-source", Key="appointments.csv")
+    assert "A1,Mei Tan,9123 4567,,default,2026-12-03 10:00" in sheet["Body"].read().decode()
+    replies = sorted(r["reply"]["S"] for r in items(deployed, "ar-replies"))
+    assert replies == ["confirm", "reschedule"]
+    audit = sorted(a["action"]["S"] for a in items(deployed, "ar-audit"))
+    assert audit == ["confirm", "rejected", "reschedule"]
+    archived = {a["chain_id"]["S"] for a in items(deployed, "ar-sends-archive")}
+    assert archived == {"A1@2026-12-02T14:00:00+08:00"}
+    [notice] = [m for m in mails() if m["To"] == "staff@example.com"]
+    assert "Mei Tan moved A1" in notice["Subject"]
+
+    with freeze_time("2026-12-02 02:00:00"):  # Wednesday 10:00: the new time is 24 h away
+        handlers.reminder(scheduled, None)
+        keys = {e["detail"]["key"]: e for e in drain(deployed)}
+        assert set(keys) == {
+            "ar:A1:2026-12-03T10:00:00+08:00:first_reminder",  # exactly one new chain
+            "ar:A2:2026-12-02T13:00:00+08:00:gap_alert",  # Raj never answered
+        }
+        assert {handlers.dispatch(e, None)["status"] for e in keys.values()} == {"sent"}
+    assert len(texts()) == 2
