@@ -120,9 +120,8 @@ def read_model_answer(
             continue
         text = str(value).strip()
         if column in dates:
-            try:
-                parsed = date.fromisoformat(text)
-            except ValueError:
+            parsed = _iso_day(text)
+            if parsed is None:
                 errors.append(f"{column}: {text!r} is not a date like 2026-12-01")
                 continue
             if parsed not in written:
@@ -130,6 +129,18 @@ def read_model_answer(
                 continue
         kept[column] = text[:500]
     return kept, errors
+
+
+def _iso_day(text: str) -> date | None:
+    """The day of an ISO date, or of an ISO date and time (an appointment's start)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
 
 
 def _json_part(answer: str) -> str:
@@ -143,6 +154,7 @@ def instructions(columns: Sequence[str], date_columns: Iterable[str]) -> str:
     return (
         "Read the forwarded document and propose one row for a registry sheet. Answer with one "
         f"JSON object whose keys are exactly: {', '.join(columns)}. Every value is a string; use "
-        f"an empty string when the document does not say. Dates ({dates}) are YYYY-MM-DD and "
+        f"an empty string when the document does not say. Dates ({dates}) are YYYY-MM-DD (then "
+        "HH:MM after a space when the document gives a time of day) and "
         "must be written in the document. No prose outside the JSON."
     )

@@ -222,3 +222,69 @@ def test_reminders_go_out_once_and_the_reply_link_confirms_and_moves_on_aws(
         }
         assert {handlers.dispatch(e, None)["status"] for e in keys.values()} == {"sent"}
     assert len(texts()) == 2
+
+
+class Scripted:
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def complete(self, instructions: str, prompt: str) -> str:
+        return self.answer
+
+
+def test_the_weekly_summary_emails_the_owner_and_the_staff_once(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}
+    with freeze_time("2026-12-01 06:00:00"):
+        handlers.reminder(scheduled, None)
+        for event in drain(deployed):
+            handlers.dispatch(event, None)
+    paragraph = "A quiet week: two reminders went out and nobody has answered yet."
+    monkeypatch.setattr(wiring, "language_model", lambda system: Scripted(paragraph))
+    with freeze_time("2026-12-07 00:00:00"):  # Monday 08:00 in Singapore
+        first = handlers.summary(scheduled, None)
+        again = handlers.summary(scheduled, None)
+    assert first == {"sent": {"staff@example.com": "sent", "owner@example.com": "sent"}}
+    assert again == {"sent": {}}
+    summaries = [m for m in mails() if m["Subject"].startswith("Appointments: the week")]
+    assert sorted(m["To"] for m in summaries) == ["owner@example.com", "staff@example.com"]
+    text = summaries[0].get_body(("plain",)).get_content()
+    assert text.startswith(paragraph) and "reminders sent          2" in text
+
+
+def test_a_forwarded_booking_confirmation_becomes_a_proposed_appointment(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.message import EmailMessage
+
+    s3 = deployed["s3"]
+    s3.create_bucket(Bucket="ar-raw-mime", CreateBucketConfiguration={"LocationConstraint": REGION})
+    for name, value in {
+        "AR_RAW_MIME_BUCKET": "ar-raw-mime",
+        "AR_SOURCE_PDFS_BUCKET": "ar-source-pdfs",
+        "AR_TEXTRACT_TOPIC_ARN": "arn:aws:sns:ap-southeast-1:123456789012:ar-textract",
+        "AR_TEXTRACT_ROLE_ARN": "arn:aws:iam::123456789012:role/textract",
+    }.items():
+        monkeypatch.setenv(name, value)
+    answer = json.dumps(
+        {"customer_name": "Lin Wei", "starts_at": "2026-12-05 15:00", "phone": "+6591234570"}
+    )
+    monkeypatch.setattr(wiring, "language_model", lambda system: Scripted(answer))
+    message = EmailMessage()
+    message["From"] = "Booking tool <noreply@booking.example.com>"
+    message["Subject"] = "New booking"
+    message.set_content("Lin Wei booked a haircut on 2026-12-05 at 15:00. Phone +65 9123 4570.")
+    s3.put_object(Bucket="ar-raw-mime", Key="inbound/m1", Body=bytes(message))
+    arrival = {
+        "Records": [{"s3": {"bucket": {"name": "ar-raw-mime"}, "object": {"key": "inbound/m1"}}}]
+    }
+    with freeze_time("2026-12-01 06:00:00"):
+        handlers.intake_ses_parser(arrival, None)
+        handlers.intake_ses_parser(arrival, None)  # S3 delivers at least once
+    [notice] = mails()
+    assert notice["To"] == "owner@example.com" and notice["Subject"] == "Proposed row: Lin Wei"
+    text = notice.get_body(("plain",)).get_content()
+    assert "starts_at: 2026-12-05 15:00" in text and "/ar/proposal?t=" in text
+    [row] = items(deployed, "ar-proposals")
+    assert row["status"]["S"] == "open"
