@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backoffice.core import appointment_reminder as ar
 from backoffice.core.settings import Settings
 from backoffice.handlers import lanes, pages, web
 from backoffice.handlers.logs import log
 from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
-from backoffice.services import proposals
 from backoffice.services.runtime import Ports
 
 
@@ -77,13 +75,7 @@ def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str,
     )
 
 
-INTAKE = lanes.Intake(
-    proposals.schema(ar.PREFIX).name,
-    ar.COLUMNS,
-    ("starts_at",),
-    "",  # the forwarder is staff, not the customer
-    proposed.propose_row,
-)
+INTAKE = lanes.Intake(proposed.ROWS, ("starts_at",), "")  # the forwarder is staff, not a customer
 
 
 def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

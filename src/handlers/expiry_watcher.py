@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from backoffice.core import expiry_watcher as ew
 from backoffice.core.settings import Settings
 from backoffice.handlers import lanes, pages, slack_requests, web
 from backoffice.handlers.logs import log
@@ -99,9 +98,7 @@ def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str,
     )
 
 
-INTAKE = lanes.Intake(
-    service.PROPOSALS.name, ew.COLUMNS, ("expires_on",), "owner", service.propose_row
-)
+INTAKE = lanes.Intake(service.ROWS, ("expires_on",), "owner")
 
 
 def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

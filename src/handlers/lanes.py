@@ -4,7 +4,7 @@ the forwarded-email intake. A system's handler module names its resources and it
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -15,20 +15,18 @@ from backoffice.handlers.logs import log
 from backoffice.handlers.wiring import AwsSystem
 from backoffice.ports import Extracted
 from backoffice.ports.calendar import CalendarEvent
+from backoffice.services import proposals
+from backoffice.services.proposals import RowKind
 from backoffice.services.runtime import Ports
-
-ProposeRow = Callable[[Ports, Settings, str, Mapping[str, str], str, Sequence[str]], bool]
 
 
 @frozen
 class Intake:
-    """What a system proposes from a forwarded email: a row of these columns."""
+    """What a system proposes from a forwarded email: a row of its sheet."""
 
-    table: str  # where the lane keeps the messages waiting for Textract
-    columns: tuple[str, ...]
+    rows: RowKind
     date_columns: tuple[str, ...]
-    owner_column: str
-    propose_row: ProposeRow
+    owner_column: str  # the forwarder's address goes here ("" for none)
 
 
 def drive_sync(system: AwsSystem, ports: Ports, settings: Settings) -> dict[str, Any]:
@@ -78,6 +76,7 @@ def intake_ses_parser(
     from backoffice.services import mail_intake
 
     s3, bucket = aws_client("s3"), env(system.var("RAW_MIME_BUCKET"))
+    table = proposals.schema(intake.rows.prefix).name
     pdfs = pdf_reader(system)
 
     def raw(key: str) -> bytes:
@@ -88,7 +87,7 @@ def intake_ses_parser(
             extracted,
             language_model(system),
             "the forwarded email",
-            intake.columns,
+            intake.rows.columns,
             intake.date_columns,
             dayfirst=settings.dayfirst,
             owner_column=intake.owner_column,
@@ -96,7 +95,9 @@ def intake_ses_parser(
         source = f"an email from {extracted.sender or 'an unknown sender'}"
         if extracted.subject:
             source += f" ({extracted.subject!r})"
-        intake.propose_row(ports, settings, pid, result.proposal, source, result.problems)
+        proposals.propose(
+            ports, settings, intake.rows, pid, result.proposal, source, result.problems
+        )
 
     outcomes = []
     for record in event.get("Records", []):
@@ -104,7 +105,7 @@ def intake_ses_parser(
             key = unquote_plus(record["s3"]["object"]["key"])
             waiting = mail_intake.received(
                 ports.tables,
-                intake.table,
+                table,
                 key,
                 raw(key),
                 LocalDocuments,
@@ -117,7 +118,7 @@ def intake_ses_parser(
             location = notice.get("DocumentLocation", {})
             done = mail_intake.job_finished(
                 ports.tables,
-                intake.table,
+                table,
                 str(location.get("S3ObjectName", "")),
                 notice["JobId"],
                 notice["Status"],

@@ -3,8 +3,7 @@ becomes a row the admin approves, edits or discards through signed links."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.settings import Settings
@@ -19,56 +18,30 @@ PROPOSAL_PATH = "/ar/proposal"
 CALENDAR_TAG = "#appt"
 
 
-def propose_row(
-    ports: Ports,
-    settings: Settings,
-    proposal_id: str,
-    values: Mapping[str, str],
-    source: str,
-    problems: Sequence[str],
-) -> bool:
-    """A candidate appointment row for the admin; False when it was proposed before."""
-    complete = {column: values.get(column, "") for column in ar.COLUMNS}
-    complete["appt_id"] = complete["appt_id"] or proposals.new_row_id(proposal_id)
-    return proposals.propose(
-        ports,
-        settings,
-        prefix=ar.PREFIX,
-        system=ar.SYSTEM,
-        link_path=PROPOSAL_PATH,
-        proposal_id=proposal_id,
-        values=complete,
-        source=source,
-        problems=problems,
-        now=local_now(ports.clock, settings),
-        title_column="customer_name",
-    )
+ROWS = proposals.RowKind(
+    ar.PREFIX, ar.SYSTEM, PROPOSAL_PATH, ar.COLUMNS, "appt_id", "customer_name"
+)
 
 
 def propose_from_event(ports: Ports, settings: Settings, event: CalendarEvent) -> bool:
     """A timed event tagged #appt: its start is the appointment's, its title the customer, the
     first phone number and email address in its description the contact."""
-    name = re.sub(re.escape(CALENDAR_TAG), "", event.summary, flags=re.IGNORECASE).strip(" -:")
-    phone, email = ar.contact_in(event.description, settings.default_country)
+    tagged = proposals.tagged_event(event, CALENDAR_TAG)
+    phone, email = ar.contact_in(tagged.description, settings.default_country)
     problems = []
     if len(event.start) <= len("2026-12-01"):
         problems.append("the event lasts all day: add the time to starts_at")
     if not (phone or email):
         problems.append("no phone number or email address in the event: add one")
     values = {
-        "customer_name": name,
+        "customer_name": tagged.title,
         "starts_at": event.start,
         "phone": phone,
         "email": email,
         "staff": event.creator,
     }
-    return propose_row(
-        ports,
-        settings,
-        f"cal-{event.calendar_id}-{event.event_id}",
-        values,
-        f"the calendar event {event.summary!r} on {event.start[:10]}",
-        problems,
+    return proposals.propose(
+        ports, settings, ROWS, tagged.proposal_id, values, tagged.source, problems
     )
 
 

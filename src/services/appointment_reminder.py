@@ -23,13 +23,13 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_channel, is_slack_user, read_csv
 from backoffice.core.templates import check, render
-from backoffice.core.tokens import LinkClaim, TokenError, mint, nonce_for, read
+from backoffice.core.tokens import LinkClaim, TokenError, nonce_for, read
 from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables, TableSchema
 from backoffice.services import audit, engine, proposals
 from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.links import Answered, Links
-from backoffice.services.runtime import Ports, deliver_text, local_now
+from backoffice.services.runtime import LinkTarget, Ports, deliver_text, link_token, local_now
 
 SENDS = "ar-sends"
 REPLIES = "ar-replies"
@@ -501,17 +501,16 @@ def _apply(ports: Ports, appt_id: str, outcome: ar.Outcome, now: datetime, reque
 
 
 def _token(settings: Settings, appointment: ar.Appointment, action: str) -> str:
-    secret = settings.secret("link_secret")
-    claim = LinkClaim(
-        system=ar.SYSTEM,
-        subject=appointment.appt_id,
-        action=action,
-        chain=appointment.chain_id,
-        nonce=nonce_for(secret, appointment.chain_id, action),
-        expires_at=int(appointment.starts_at.timestamp()),
-        by=appointment.phone or appointment.email,
+    """Valid until the appointment starts."""
+    target = LinkTarget(
+        ar.SYSTEM,
+        appointment.appt_id,
+        appointment.chain_id,
+        appointment.chain_id,
+        appointment.phone or appointment.email,
+        ANSWER_PATH,
     )
-    return mint(secret, claim)
+    return link_token(settings, target, action, int(appointment.starts_at.timestamp()))
 
 
 def _taken(docs: Documents, appointment: ar.Appointment | None) -> list[datetime]:

@@ -6,8 +6,7 @@ what to do, and applies the answer through the ports.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -443,49 +442,19 @@ def _decide_proposal(
     return ew.Transition(accepted=decision.accepted, message=decision.message, audit=entry)
 
 
-def propose_row(
-    ports: Ports,
-    settings: Settings,
-    proposal_id: str,
-    values: Mapping[str, str],
-    source: str,
-    problems: Sequence[str],
-) -> bool:
-    """A candidate registry row for the admin to approve; False when proposed before."""
-    complete = {column: values.get(column, "") for column in ew.COLUMNS}
-    complete["item_id"] = complete["item_id"] or proposals.new_row_id(proposal_id)
-    return proposals.propose(
-        ports,
-        settings,
-        prefix=ew.PREFIX,
-        system=ew.SYSTEM,
-        link_path=LINK_PATH,
-        proposal_id=proposal_id,
-        values=complete,
-        source=source,
-        problems=problems,
-        now=local_now(ports.clock, settings),
-    )
+ROWS = proposals.RowKind(ew.PREFIX, ew.SYSTEM, LINK_PATH, ew.COLUMNS, "item_id", "name")
 
 
 def propose_from_event(ports: Ports, settings: Settings, event: CalendarEvent, tag: str) -> bool:
     """A calendar event tagged #expires: its date is the expiry date, its title the name."""
-    name = re.sub(re.escape(tag), "", event.summary, flags=re.IGNORECASE).strip(" -:")
-    notes = re.sub(re.escape(tag), "", event.description, flags=re.IGNORECASE).strip()
+    tagged = proposals.tagged_event(event, tag)
     values = {
-        "name": name,
+        "name": tagged.title,
         "expires_on": event.start[:10],
         "owner": event.creator,
-        "notes": notes[:500],
+        "notes": tagged.description[:500],
     }
-    return propose_row(
-        ports,
-        settings,
-        f"cal-{event.calendar_id}-{event.event_id}",
-        values,
-        f"the calendar event {event.summary!r} on {event.start[:10]}",
-        (),
-    )
+    return proposals.propose(ports, settings, ROWS, tagged.proposal_id, values, tagged.source, ())
 
 
 def perform(ports: Ports, settings: Settings, action: ew.Action, now: datetime) -> ew.Transition:

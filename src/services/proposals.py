@@ -8,6 +8,7 @@ appends the row to the owner's sheet (RAW), discarding only records the decision
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,9 +19,10 @@ from backoffice.core.settings import Settings
 from backoffice.core.sheet import normalise_header
 from backoffice.core.tokens import LinkClaim
 from backoffice.ports import Absent, ConditionFailed, Equals, TableSchema
+from backoffice.ports.calendar import CalendarEvent
 from backoffice.services.delivery import stamp
 from backoffice.services.links import LinkForm, LinkPage
-from backoffice.services.runtime import LinkTarget, Ports, answer_links, deliver_text
+from backoffice.services.runtime import LinkTarget, Ports, answer_links, deliver_text, local_now
 
 ACTIONS = ("approve", "edit", "discard")
 LABELS = {"approve": "Approve", "edit": "Edit", "discard": "Discard"}
@@ -38,32 +40,41 @@ class Decision:
     values: Mapping[str, str]
 
 
+@frozen
+class RowKind:
+    """Whose sheet a proposed row is for, and how its notice and links read."""
+
+    prefix: str  # the system's table prefix: proposals live in <prefix>-proposals
+    system: str
+    link_path: str  # where the Approve / Edit / Discard links point
+    columns: tuple[str, ...]
+    id_column: str  # filled with a stable NEW-xxxxxx when the proposal has none
+    title_column: str  # what the notice and the answer call the row
+
+
 def propose(
     ports: Ports,
     settings: Settings,
-    *,
-    prefix: str,
-    system: str,
-    link_path: str,
+    kind: RowKind,
     proposal_id: str,
     values: Mapping[str, str],
     source: str,
     problems: Sequence[str],
-    now: datetime,
-    title_column: str = "name",
 ) -> bool:
     """Store the proposal and put it in front of the admin; False when it was proposed before."""
-    table = schema(prefix).name
+    now = local_now(ports.clock, settings)
+    complete = {column: values.get(column, "") for column in kind.columns}
+    complete[kind.id_column] = complete[kind.id_column] or new_row_id(proposal_id)
     try:
         ports.tables.put(
-            table,
+            schema(kind.prefix).name,
             {
                 "proposal_id": proposal_id,
                 "kind": KIND,
                 "status": "open",
-                "values": dict(values),
+                "values": complete,
                 "source": source,
-                "title_column": title_column,
+                "title_column": kind.title_column,
                 "problems": list(problems),
                 "created_at": stamp(now),
             },
@@ -71,25 +82,47 @@ def propose(
         )
     except ConditionFailed:
         return False
+    title = complete.get(kind.title_column) or proposal_id
     lines = [f"A new row was proposed from {source}. Please check it:", ""]
-    lines += [f"  {column}: {value}" for column, value in values.items() if value]
+    lines += [f"  {column}: {value}" for column, value in complete.items() if value]
     if problems:
         lines += ["", "Worth a look:", *(f"  - {problem}" for problem in problems)]
-    subject = f"Proposed row: {values.get(title_column) or proposal_id}"
     deliver_text(
         ports,
         settings.admin,
-        subject,
+        f"Proposed row: {title}",
         "\n".join(lines),
         answer_links(
             settings,
-            LinkTarget(system, proposal_id, KIND, proposal_id, settings.admin, link_path),
+            LinkTarget(kind.system, proposal_id, KIND, proposal_id, settings.admin, kind.link_path),
             LABELS,
             now,
         ),
-        f"{prefix}:{proposal_id}",
+        f"{kind.prefix}:{proposal_id}",
     )
     return True
+
+
+@frozen
+class TaggedEvent:
+    """A calendar event with the system's tag taken out of its title and description."""
+
+    proposal_id: str
+    title: str
+    description: str
+    source: str
+
+
+def tagged_event(event: CalendarEvent, tag: str) -> TaggedEvent:
+    def untagged(text: str) -> str:
+        return re.sub(re.escape(tag), "", text, flags=re.IGNORECASE)
+
+    return TaggedEvent(
+        f"cal-{event.calendar_id}-{event.event_id}",
+        untagged(event.summary).strip(" -:"),
+        untagged(event.description).strip(),
+        f"the calendar event {event.summary!r} on {event.start[:10]}",
+    )
 
 
 def new_row_id(proposal_id: str) -> str:

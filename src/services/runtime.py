@@ -153,21 +153,27 @@ def answer_links(
     settings: Settings, target: LinkTarget, labels: Mapping[str, str], now: datetime
 ) -> tuple[Button, ...]:
     """One signed link per action (in `labels` order); a Slack button carries the same token."""
-    secret = settings.secret("link_secret")
     expires_at = int((now + timedelta(days=settings.link_days)).timestamp())
     buttons = []
     for action, label in labels.items():
-        claim = LinkClaim(
-            system=target.system,
-            subject=target.subject,
-            action=action,
-            chain=target.chain,
-            nonce=nonce_for(secret, target.nonce_seed, action),
-            expires_at=expires_at,
-            by=target.to,
-        )
-        token = mint(secret, claim)
+        token = link_token(settings, target, action, expires_at)
         buttons.append(
             Button(action, label, f"{settings.public_url}{target.path}?t={token}", token)
         )
     return tuple(buttons)
+
+
+def link_token(settings: Settings, target: LinkTarget, action: str, expires_at: int) -> str:
+    """The signed, single-use token of one answer; the same target and action always get the
+    same nonce, so a message sent twice still answers once."""
+    secret = settings.secret("link_secret")
+    claim = LinkClaim(
+        system=target.system,
+        subject=target.subject,
+        action=action,
+        chain=target.chain,
+        nonce=nonce_for(secret, target.nonce_seed, action),
+        expires_at=expires_at,
+        by=target.to,
+    )
+    return mint(secret, claim)
