@@ -552,8 +552,14 @@ def move_from_json(data: Mapping[str, Any]) -> Move:
     )
 
 
-def still_due(move: Move, state: State, now: datetime) -> bool:
-    """Whether a planned move should still go out when dispatch delivers it."""
+def still_due(
+    move: Move, state: State, now: datetime, appointment: Appointment | None
+) -> bool:
+    """Whether a planned move should still go out when dispatch delivers it: the sheet may have
+    cancelled, moved or removed the appointment since the tick, and the customer may have
+    answered."""
+    if appointment is None or appointment.cancelled or appointment.chain_id != move.chain_id:
+        return False
     replies = state.replies.get(move.chain_id, frozenset())
     if now >= move.starts_at or move.chain_id in state.archived:
         return False

@@ -196,20 +196,20 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
         payload={"move": detail},
         deadline=move.starts_at,
     )
-    if not ar.still_due(move, load_state(ports.tables, move.appt_id), now):
+    current = _appointment(ports, settings, move.appt_id)
+    if not ar.still_due(move, load_state(ports.tables, move.appt_id), now, current):
         return outgoing.report("dropped", now)
     for overtaken in move.skips:
         _record(ports.tables, move, overtaken, "skipped", now)
 
     def send() -> str:
-        appointment = _appointment(ports, settings, move.appt_id)
-        voice = load_voice(_text(ports, "voice.toml"))[move.window]
-        link = reply_link(settings, appointment) if appointment else ""
-        fields = _fields(appointment, move, link)
+        voice = load_documents(ports, settings).voice[move.window]
+        link = reply_link(settings, current) if current else ""
+        fields = _fields(current, move, link)
         if move.window == "gap_alert":
             text = render(voice["text"], fields)
             return deliver_text(ports, move.to[0], text, text, (), move.key)
-        return _remind(ports, settings, move, appointment, voice, fields, now)
+        return _remind(ports, settings, move, current, voice, fields, now)
 
     return engine.deliver(
         ports,

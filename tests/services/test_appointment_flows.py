@@ -163,3 +163,15 @@ def test_a_cancel_offers_nothing_for_the_calendar_and_a_bad_slot_is_refused_not_
     assert odd.status == 409 and "no longer free" in odd.message
     cancelled = service.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1")
     assert cancelled.status == 200 and cancelled.calendar_link == ""
+
+
+def test_a_deferred_text_is_dropped_when_the_sheet_cancels_or_moves_the_row_meanwhile() -> None:
+    header = "appt_id,customer_name,phone,email,starts_at,status"
+    rows = ["A1,Mei,+6591234567,,2026-12-02 21:30,", "A2,Raj,+6591234568,,2026-12-02 21:30,"]
+    salon = Salon(rows, datetime(2026, 12, 1, 22, 0, tzinfo=SG), header)
+    assert {d.status for d in salon.hour()} == {"deferred"}  # quiet hours until 08:00
+    salon.ports.sheet.update_cell("A1", "status", "cancelled")
+    salon.ports.sheet.update_cell("A2", "starts_at", "2026-12-09 10:00")
+    salon.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=SG))
+    assert {(d.subject, d.status) for d in salon.hour()} == {("A1", "dropped"), ("A2", "dropped")}
+    assert salon.sms.sent == []

@@ -1,6 +1,7 @@
 """Appointment reminders' invariants, checked after every step of random interleavings of hourly
-ticks, clock jumps, customer replies (confirm, cancel, reschedule), duplicate deliveries and
-injected faults."""
+ticks, clock jumps, customer replies (confirm, cancel, reschedule), bookings, cancels and moves
+made in the sheet, duplicate deliveries and injected faults; once in Singapore and once for
+appointments in New York across the end of daylight saving time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -19,11 +21,20 @@ from backoffice.core.business_time import is_quiet
 from backoffice.services import appointment_reminder as service
 
 START = datetime(2026, 12, 1, 7, 0, tzinfo=SG)
+HEADER = "appt_id,customer_name,phone,email,starts_at,timezone,status"
 ROWS = [
-    "A1,Mei,+6591234567,,2026-12-02 10:00",
-    "A2,Raj,,raj@example.com,2026-12-01 09:30",  # booked late: only the latest window
-    "A3,Ana,+6591234568,ana@example.com,2026-12-02 07:30",  # its reminders meet quiet hours
-    "A4,Bob,+6591234569,,2026-12-03 18:00",
+    "A1,Mei,+6591234567,,2026-12-02 10:00,,",
+    "A2,Raj,,raj@example.com,2026-12-01 09:30,,",  # booked late: only the latest window
+    "A3,Ana,+6591234568,ana@example.com,2026-12-02 07:30,,",  # its reminders meet quiet hours
+    "A4,Bob,+6591234569,,2026-12-03 18:00,,",
+]
+NY = "America/New_York"
+DST_START = datetime(2026, 10, 31, 7, 0, tzinfo=SG)  # New York clocks go back on 1 November
+DST_ROWS = [
+    f"D1,Mei,+6591234567,,2026-11-01 10:00,{NY},",  # 24 h before spans the extra hour
+    f"D2,Raj,,raj@example.com,2026-11-01 01:30,{NY},",  # a wall time that happens twice
+    f"D3,Ana,+6591234568,,2026-11-02 09:00,{NY},",
+    f"D4,Bob,+6591234569,,2026-10-31 22:00,{NY},",
 ]
 FAULTY = [
     ("tables", "put"),
@@ -37,9 +48,12 @@ FAULTY = [
 
 
 class AppointmentMachine(RuleBasedStateMachine):
+    start, rows, zone = START, ROWS, ""
+
     def __init__(self) -> None:
         super().__init__()
-        self.salon = Salon(ROWS, START)
+        self.salon = Salon(self.rows, self.start, HEADER)
+        self.booked = 0
         self.delivered: list[tuple[datetime, str, str]] = []
         self._stamp_deliveries()
         self.cancelled: dict[str, datetime] = {}
@@ -154,6 +168,37 @@ class AppointmentMachine(RuleBasedStateMachine):
             else:
                 self.cancelled.setdefault(chain, now)  # cancel, or the old chain of a move
 
+    @rule(hours=st.integers(1, 60), half=st.booleans(), phone=st.booleans())
+    def book(self, hours: int, half: bool, phone: bool) -> None:
+        """A booking lands in the sheet at a random moment, for a random later time."""
+        local = self.salon.clock.now().astimezone(ZoneInfo(self.zone or SETTINGS.timezone))
+        when = (local + timedelta(hours=hours)).replace(minute=30 if half else 0)
+        self.booked += 1
+        row = {
+            "appt_id": f"B{self.booked}",
+            "customer_name": f"Guest {self.booked}",
+            "phone": f"+659123{4570 + self.booked}" if phone else "",
+            "email": "" if phone else f"guest{self.booked}@example.com",
+            "starts_at": when.strftime("%Y-%m-%d %H:%M"),
+            "timezone": self.zone,
+        }
+        self._guarded(lambda: self.salon.ports.sheet.append(row))
+
+    @rule(data=st.data(), moved=st.booleans())
+    def staff_edit_the_sheet(self, data: st.DataObject, moved: bool) -> None:
+        """Staff cancel a row (status) or move it (starts_at) in the sheet: the old chain ends."""
+        appointments = service.load_documents(self.salon.ports, SETTINGS).appointments
+        live = [a for a in appointments if not a.cancelled]
+        if not live:
+            return
+        appointment = data.draw(st.sampled_from(live))
+        later = appointment.starts_at + timedelta(days=1)
+        column, value = (
+            ("starts_at", f"{later:%Y-%m-%d %H:%M}") if moved else ("status", "cancelled")
+        )
+        self.salon.ports.sheet.update_cell(appointment.appt_id, column, value)
+        self.cancelled.setdefault(appointment.chain_id, self.salon.clock.now())
+
     @invariant()
     def each_window_at_most_once(self) -> None:
         keys = Counter(key for _, key, _ in self.delivered)
@@ -204,3 +249,11 @@ AppointmentMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestAppointmentMachine = AppointmentMachine.TestCase
+
+
+class DstAppointmentMachine(AppointmentMachine):
+    start, rows, zone = DST_START, DST_ROWS, NY
+
+
+DstAppointmentMachine.TestCase.settings = AppointmentMachine.TestCase.settings
+TestDstAppointmentMachine = DstAppointmentMachine.TestCase

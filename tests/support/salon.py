@@ -55,13 +55,13 @@ text = "Not confirmed: {customer_name} ({appt_id}) {when}."
 """
 
 
+HEADER = "appt_id,customer_name,phone,email,starts_at"
+
+
 class Salon:
-    def __init__(self, rows: list[str], now: datetime) -> None:
+    def __init__(self, rows: list[str], now: datetime, header: str = HEADER) -> None:
         self.blobs = FakeBlobs()
-        self.blobs.put(
-            "appointments.csv",
-            ("appt_id,customer_name,phone,email,starts_at\n" + "\n".join(rows) + "\n").encode(),
-        )
+        self.blobs.put("appointments.csv", (header + "\n" + "\n".join(rows) + "\n").encode())
         self.blobs.put("rules.toml", RULES.encode())
         self.blobs.put("voice.toml", VOICE.encode())
         self.clock = FakeClock(now)
