@@ -73,6 +73,10 @@ def human(report: RunReport, heading: str) -> str:
                 ],
             )
         )
+    skipped = report.skipped()
+    if skipped:
+        lines += ["", f"Dropped: they could only go out at or after the start ({len(skipped)}):"]
+        lines += [f"- {d.move.replace('_', ' ')} for {d.subject}" for d in skipped]
     failed = report.failed()
     if failed:
         lines += ["", f"Could not be delivered, the admin was told ({len(failed)}):"]

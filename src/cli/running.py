@@ -41,6 +41,10 @@ class RunReport:
                 waiting.setdefault(d.key, d)
         return list(waiting.values())
 
+    def skipped(self) -> list[Delivery]:
+        """Messages dropped because they could only go out at or after their deadline."""
+        return [d for d in self.deliveries if d.status == "skipped"]
+
     def failed(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.status == "failed"]
 

@@ -552,9 +552,7 @@ def move_from_json(data: Mapping[str, Any]) -> Move:
     )
 
 
-def still_due(
-    move: Move, state: State, now: datetime, appointment: Appointment | None
-) -> bool:
+def still_due(move: Move, state: State, now: datetime, appointment: Appointment | None) -> bool:
     """Whether a planned move should still go out when dispatch delivers it: the sheet may have
     cancelled, moved or removed the appointment since the tick, and the customer may have
     answered."""

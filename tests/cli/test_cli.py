@@ -352,3 +352,24 @@ def test_appointment_reminder_workspace_end_to_end(
     assert code == 0
     texts = list((target / "outbox").glob("*.sms.json"))
     assert texts and all(json.loads(p.read_text())["segments"] == 1 for p in texts)
+
+
+def test_preview_drops_a_reminder_that_could_only_go_out_after_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "salon"
+    run(capsys, "init", "appointment-reminder", str(target))
+    early = (TODAY + timedelta(days=2)).isoformat() + " 07:30"
+    with (target / "appointments.csv").open("a") as sheet:
+        sheet.write(f"A-106,Zed,+6591234570,,default,{early},,,,\n")
+    args = ("preview", "--workspace", str(target), "--from", TODAY.isoformat(), "--days", "4")
+    code, out, _ = run(capsys, *args, "--json")
+    assert code == 0
+    result = json.loads(out)
+    zed = {s["move"] for s in result["sends"] if s["subject"] == "A-106"}
+    assert zed == {"first_reminder", "gap_alert"}  # the 05:30 text would wait until 08:00
+    assert not [d for d in result["deferred"] if "A-106" in d["key"]]
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    assert "Dropped: they could only go out at or after the start (1):" in out
+    assert "- second reminder for A-106" in out
