@@ -39,19 +39,10 @@ def date_modal(
 ) -> dict[str, Any]:
     """A modal asking for one date (Renew: the new expiry; Snooze: until when)."""
     from slack_sdk.models.blocks import DatePickerElement, InputBlock
-    from slack_sdk.models.views import View
 
     picker = DatePickerElement(action_id="date", initial_date=initial)
-    view = View(
-        type="modal",
-        callback_id=callback_id,
-        title=title[:24],
-        submit=submit,
-        close="Cancel",
-        private_metadata=metadata,
-        blocks=[InputBlock(block_id="date_block", label=label, element=picker)],
-    )
-    return view.to_dict()
+    block = InputBlock(block_id="date_block", label=label, element=picker)
+    return _modal(callback_id, title, submit, metadata, [block])
 
 
 def fields_modal(
@@ -59,7 +50,6 @@ def fields_modal(
 ) -> dict[str, Any]:
     """A modal with one text input per field, filled in with the current values."""
     from slack_sdk.models.blocks import InputBlock, PlainTextInputElement
-    from slack_sdk.models.views import View
 
     blocks = [
         InputBlock(
@@ -70,6 +60,15 @@ def fields_modal(
         )
         for name, value in fields
     ]
+    return _modal(callback_id, title, submit, metadata, blocks)
+
+
+def _modal(
+    callback_id: str, title: str, submit: str, metadata: str, blocks: list[Any]
+) -> dict[str, Any]:
+    """Slack cuts modal titles at 24 characters; the metadata carries the link's token."""
+    from slack_sdk.models.views import View
+
     view = View(
         type="modal",
         callback_id=callback_id,
