@@ -25,6 +25,7 @@ from backoffice.cli.workspace import write_example
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.sheet import read_csv
 from backoffice.handlers.wiring import local_ports, read_settings
+from backoffice.services.appointment_reminder import parsed_documents
 
 SG = ZoneInfo("Asia/Singapore")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SG)
@@ -89,6 +90,7 @@ def main() -> int:
                 bus=ports.bus,
                 sms=ports.sms,
             )
+            parsed_documents.cache_clear()  # each hourly run starts cold, as a new process would
             started = time.perf_counter()
             deliveries, _ = run_tick(
                 appointment_reminder(), counted, settings, events, ports.scheduler.due

@@ -80,7 +80,7 @@ def load_voice(text: str, file: str = "voice.toml") -> dict[str, dict[str, str]]
 
 
 def load_documents(ports: Ports, settings: Settings) -> Documents:
-    return _parsed(
+    return parsed_documents(
         _text(ports, ar.SHEET_FILE),
         _text(ports, ar.RULES_FILE),
         _text(ports, "voice.toml"),
@@ -91,7 +91,7 @@ def load_documents(ports: Ports, settings: Settings) -> Documents:
 
 
 @lru_cache(maxsize=2)
-def _parsed(
+def parsed_documents(
     sheet: str, rules_text: str, voice: str, timezone: str, country: str, dayfirst: bool
 ) -> Documents:
     """Parsed once per version of the documents: dispatch looks up one appointment per move."""
@@ -196,14 +196,15 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
         payload={"move": detail},
         deadline=move.starts_at,
     )
-    current = _appointment(ports, settings, move.appt_id)
+    docs = load_documents(ports, settings)
+    current = next((a for a in docs.appointments if a.appt_id == move.appt_id), None)
     if not ar.still_due(move, load_state(ports.tables, move.appt_id), now, current):
         return outgoing.report("dropped", now)
     for overtaken in move.skips:
         _record(ports.tables, move, overtaken, "skipped", now)
 
     def send() -> str:
-        voice = load_documents(ports, settings).voice[move.window]
+        voice = docs.voice[move.window]
         link = reply_link(settings, current) if current else ""
         fields = _fields(current, move, link)
         if move.window == "gap_alert":
