@@ -461,6 +461,12 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
     result = link_store(ports, settings).act(token, now, apply, refused)
     for to, notice in notices:
         deliver_text(ports, to, notice, notice, (), f"ar:{request_id}:notice")
+    if not result.accepted and slot:
+        # The time was taken meanwhile: the link is still good, so offer what is left.
+        left = slots_page(ports, settings, token)
+        if left.status == 200:
+            message = f"{result.message} These times are still free:"
+            return ReplyPage(409, "That time was just taken", message, left.choices)
     return ReplyPage(result.status, result.title, result.message, calendar_link="".join(kept))
 
 

@@ -106,3 +106,21 @@ def test_the_admin_decides_a_proposed_appointment_through_the_same_function() ->
     assert again["statusCode"] == 409
     put = request("PUT", "/ar/proposal")
     assert handle_reply(put, salon.ports, SETTINGS)["statusCode"] == 405
+
+
+def test_a_slot_taken_meanwhile_gives_a_page_of_the_times_still_free() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30", "A2,Raj,+6591234568,,2026-12-03 09:00"],
+        datetime(2026, 12, 1, 14, 30, tzinfo=SG),
+    )
+    salon.hour()
+    link = next(t for _, t, _ in salon.sms.sent if "/ar/r/A1/" in t).split("Reply: ")[1]
+    page = handle_reply(request("GET", "/" + link.split("/", 3)[3]), salon.ports, SETTINGS)
+    slots_url = re.search(r'href="/ar/answer\?(t=[^"]+)"', page["body"]).group(1)  # type: ignore[union-attr]
+    token = slots_url.removeprefix("t=")
+    form = urlencode({"t": token, "slot": "2026-12-03T09:00:00+08:00"}).encode()
+    taken = handle_reply(request("POST", "/ar/answer", body=form), salon.ports, SETTINGS)
+    assert taken["statusCode"] == 409 and "That time was just taken" in taken["body"]
+    assert 'value="2026-12-03T09:30:00+08:00"' in taken["body"]
+    assert 'value="2026-12-03T09:00:00+08:00"' not in taken["body"]
+    assert "2026-12-02 14:30" in salon.blobs.get("appointments.csv").body.decode()  # type: ignore[union-attr]

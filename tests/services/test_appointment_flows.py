@@ -125,6 +125,10 @@ def test_reschedule_lists_free_slots_and_moves_the_appointment() -> None:
     assert "2026-12-03T09:00:00+08:00" not in times and "2026-12-03T09:30:00+08:00" in times
     taken = service.answer(salon.ports, SETTINGS, token, "2026-12-03T09:00:00+08:00", "r1")
     assert taken.status == 409 and "no longer free" in taken.message
+    assert taken.title == "That time was just taken" and "still free" in taken.message
+    offered = [c.value for c in taken.choices]
+    assert "2026-12-03T09:30:00+08:00" in offered and "2026-12-03T09:00:00+08:00" not in offered
+    assert {c.token for c in taken.choices} == {token}  # the same link, still usable
     moved = service.answer(salon.ports, SETTINGS, token, "2026-12-03T09:30:00+08:00", "r2")
     assert moved.status == 200
     assert (
