@@ -152,9 +152,12 @@ def aws_ports(settings: Settings, system: AwsSystem) -> Ports:
         spreadsheet = os.environ.get(system.var("SPREADSHEET_ID"))
         if spreadsheet:
             from backoffice.adapters.google.sheets import GoogleSheet
+            from backoffice.services.mirror import WrittenThrough
 
             service = google_service(settings, "sheets", "v4")
-            return GoogleSheet(service, spreadsheet, env(system.var("SHEET_TAB"), system.sheet_tab))
+            tab = env(system.var("SHEET_TAB"), system.sheet_tab)
+            google = GoogleSheet(service, spreadsheet, tab)
+            return WrittenThrough(google, Lazy(blobs), system.sheet_file)
         from backoffice.adapters.csv_sheet import CsvSheet
 
         return CsvSheet(Lazy(blobs), system.sheet_file)

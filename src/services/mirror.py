@@ -77,3 +77,26 @@ def sync_folder(drive: Drive, blobs: Blobs, folder_id: str, prefix: str) -> list
     if any(result.changed for result in results):
         blobs.put(state_key, json.dumps(state, sort_keys=True).encode("utf-8"))
     return results
+
+
+class WrittenThrough:
+    """The owner's sheet, with its copy in blob storage brought up to date after each write: the
+    next read of the copy (a tick, a reply page, the slot picker) sees the change at once instead
+    of after the next sync. Two customers cannot both pick a time the first one just took."""
+
+    def __init__(self, sheet: Sheet, blobs: Blobs, key: str) -> None:
+        self._sheet, self._blobs, self._key = sheet, blobs, key
+
+    def read(self) -> list[list[str]]:
+        return self._sheet.read()
+
+    def update_cell(self, row_id: str, column: str, value: str) -> None:
+        self._sheet.update_cell(row_id, column, value)
+        self._refresh()
+
+    def append(self, values: dict[str, str]) -> None:
+        self._sheet.append(values)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._blobs.put(self._key, _csv(self._sheet.read()))

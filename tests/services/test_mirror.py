@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from backoffice.adapters.fake import FakeBlobs, FakeSheet
 from backoffice.ports import DriveFile
 from backoffice.services.mirror import STATE_KEY, Source, sync, sync_folder
@@ -66,3 +68,24 @@ def test_folder_images_are_copied_when_their_checksum_changes() -> None:
     assert sync_folder(drive, blobs, "folder", "images")[0].changed is True
     assert blobs.get("images/img1-launch.png").body == b"\x89PNGmd5b"  # type: ignore[union-attr]
     assert drive.exports == ["img1", "img1"]
+
+
+def test_a_write_to_the_sheet_reaches_the_copy_at_once_and_a_failed_one_changes_nothing() -> None:
+    from backoffice.adapters.fake.faults import InjectedFault
+    from backoffice.services.mirror import WrittenThrough
+
+    google = FakeSheet([["appt_id", "starts_at"], ["A1", "2026-12-02 14:00"]])
+    blobs = FakeBlobs()
+    blobs.put("appointments.csv", b"appt_id,starts_at\nA1,2026-12-02 14:00\n")
+    sheet = WrittenThrough(google, blobs, "appointments.csv")
+    sheet.update_cell("A1", "starts_at", "2026-12-03 10:00")
+    sheet.append({"appt_id": "A2", "starts_at": "2026-12-04 09:00"})
+    copy = blobs.get("appointments.csv")
+    assert copy is not None and copy.body == (
+        b"appt_id,starts_at\nA1,2026-12-03 10:00\nA2,2026-12-04 09:00\n"
+    )
+    google.faults.fail_next("update_cell")
+    with pytest.raises(InjectedFault):
+        sheet.update_cell("A1", "starts_at", "2026-12-05 10:00")
+    assert blobs.get("appointments.csv") == copy
+    assert sheet.read() == google.read()
