@@ -98,9 +98,11 @@ def read_model_answer(
     date_columns: Iterable[str],
     *,
     dayfirst: bool,
+    time_columns: Iterable[str] = (),
 ) -> tuple[dict[str, str], list[str]]:
     """A model's JSON answer, checked: an object of known columns to strings; dates must be
-    real dates that the source text contains. Returns the values kept and what was wrong."""
+    real dates that the source text contains (`time_columns` may add a time of day after the
+    date). Returns the values kept and what was wrong."""
     try:
         data = json.loads(_json_part(answer))
     except ValueError:
@@ -110,7 +112,7 @@ def read_model_answer(
     written = {found.value for found in dates_in(source_text, dayfirst=dayfirst)}
     kept: dict[str, str] = {}
     errors: list[str] = []
-    dates = set(date_columns)
+    dates, times = set(date_columns), set(time_columns)
     for column in columns:
         value = data.get(column)
         if value is None or value == "":
@@ -119,10 +121,11 @@ def read_model_answer(
             errors.append(f"{column}: expected text, got {type(value).__name__}")
             continue
         text = str(value).strip()
-        if column in dates:
-            parsed = _iso_day(text)
+        if column in dates | times:
+            parsed = _iso_day(text, with_time=column in times)
             if parsed is None:
-                errors.append(f"{column}: {text!r} is not a date like 2026-12-01")
+                example = "2026-12-01 14:30" if column in times else "2026-12-01"
+                errors.append(f"{column}: {text!r} is not a date like {example}")
                 continue
             if parsed not in written:
                 errors.append(f"{column}: {text} does not appear in the document")
@@ -131,12 +134,14 @@ def read_model_answer(
     return kept, errors
 
 
-def _iso_day(text: str) -> date | None:
-    """The day of an ISO date, or of an ISO date and time (an appointment's start)."""
+def _iso_day(text: str, *, with_time: bool) -> date | None:
+    """The day of an ISO date or, when a time is allowed, of an ISO date and time."""
     try:
         return date.fromisoformat(text)
     except ValueError:
         pass
+    if not with_time:
+        return None
     try:
         return datetime.fromisoformat(text).date()
     except ValueError:
@@ -149,12 +154,16 @@ def _json_part(answer: str) -> str:
     return answer[start : end + 1] if 0 <= start < end else answer
 
 
-def instructions(columns: Sequence[str], date_columns: Iterable[str]) -> str:
-    dates = ", ".join(date_columns)
+def instructions(
+    columns: Sequence[str], date_columns: Iterable[str], time_columns: Iterable[str] = ()
+) -> str:
+    dates, times = ", ".join(date_columns), ", ".join(time_columns)
+    formats = f"Dates ({dates}) are YYYY-MM-DD" if dates else ""
+    if times:
+        formats += ("; " if formats else "") + f"times ({times}) are YYYY-MM-DD HH:MM"
     return (
-        "Read the forwarded document and propose one row for a registry sheet. Answer with one "
+        "Read the forwarded document and propose one row for a sheet. Answer with one "
         f"JSON object whose keys are exactly: {', '.join(columns)}. Every value is a string; use "
-        f"an empty string when the document does not say. Dates ({dates}) are YYYY-MM-DD (then "
-        "HH:MM after a space when the document gives a time of day) and "
-        "must be written in the document. No prose outside the JSON."
+        f"an empty string when the document does not say. {formats}; each must be written in "
+        "the document. No prose outside the JSON."
     )

@@ -75,7 +75,9 @@ def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str,
     )
 
 
-INTAKE = lanes.Intake(proposed.ROWS, ("starts_at",), "")  # the forwarder is staff, not a customer
+INTAKE = lanes.Intake(
+    proposed.ROWS, (), "", ("starts_at",)
+)  # the forwarder is staff, not a customer
 
 
 def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class Intake:
     rows: RowKind
     date_columns: tuple[str, ...]
     owner_column: str  # the forwarder's address goes here ("" for none)
+    time_columns: tuple[str, ...] = ()  # a date with a time of day (an appointment's start)
 
 
 def drive_sync(system: AwsSystem, ports: Ports, settings: Settings) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def intake_ses_parser(
             intake.date_columns,
             dayfirst=settings.dayfirst,
             owner_column=intake.owner_column,
+            time_columns=intake.time_columns,
         )
         source = f"an email from {extracted.sender or 'an unknown sender'}"
         if extracted.subject:

@@ -47,6 +47,7 @@ def propose_from(
     *,
     dayfirst: bool,
     owner_column: str = "owner",
+    time_columns: Sequence[str] = (),
 ) -> IntakeResult:
     """The proposal for text already extracted (in AWS, PDFs are read by Textract first)."""
     problems = list(extracted.unreadable)
@@ -60,11 +61,13 @@ def propose_from(
     errors: list[str] = []
     for _ in range(MODEL_TRIES):
         try:
-            answer = model.complete(instructions(columns, date_columns), prompt)
+            answer = model.complete(instructions(columns, date_columns, time_columns), prompt)
         except Exception as error:
             errors = [f"the model failed: {describe(error)}"]
             continue
-        kept, errors = read_model_answer(answer, source, columns, date_columns, dayfirst=dayfirst)
+        kept, errors = read_model_answer(
+            answer, source, columns, date_columns, dayfirst=dayfirst, time_columns=time_columns
+        )
         if not errors:
             break
     if errors:

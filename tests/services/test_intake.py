@@ -226,3 +226,29 @@ def test_a_pdf_attachment_is_read_locally() -> None:
 def test_an_expiry_date_in_the_past_is_still_proposed() -> None:
     proposal, _ = run("licence.txt", b"Issued 2024-06-01\nValid through 2026-05-31\n")
     assert proposal["expires_on"] == "2026-05-31"
+
+
+def test_a_start_may_carry_a_time_but_an_expiry_date_may_not() -> None:
+    source = "Booked for 2026-12-05 at 15:00; the policy ends 2027-09-30."
+    answer = '{"starts_at": "2026-12-05 15:00", "expires_on": "2027-09-30 00:00"}'
+    kept, errors = read_model_answer(
+        answer,
+        source,
+        ("starts_at", "expires_on"),
+        ("expires_on",),
+        dayfirst=False,
+        time_columns=("starts_at",),
+    )
+    assert kept == {"starts_at": "2026-12-05 15:00"}
+    assert errors == ["expires_on: '2027-09-30 00:00' is not a date like 2026-12-01"]
+    moved, problems = read_model_answer(
+        '{"starts_at": "2026-12-06 15:00"}',
+        source,
+        ("starts_at",),
+        (),
+        dayfirst=False,
+        time_columns=("starts_at",),
+    )
+    assert moved == {} and problems == [
+        "starts_at: 2026-12-06 15:00 does not appear in the document"
+    ]
