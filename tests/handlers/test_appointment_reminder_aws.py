@@ -16,8 +16,10 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from dynamo import create_tables
+from dynamo import create_tables, route_moves
+from dynamo import drain as moves_in
 from freezegun import freeze_time
+from models import Scripted
 
 from backoffice.handlers import appointment_reminder as handlers
 from backoffice.handlers import wiring
@@ -80,21 +82,14 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             EmailAddress="salon@example.com"
         )
         sqs = boto3.client("sqs", region_name=REGION)
-        queue = sqs.create_queue(QueueName="ar-dispatch")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
         events = boto3.client("events", region_name=REGION)
-        events.put_rule(
-            Name="ar-moves",
-            EventPattern=json.dumps(
-                {
-                    "source": ["backoffice.ar"],
-                    "detail-type": ["ar.first_reminder", "ar.second_reminder", "ar.gap_alert"],
-                }
-            ),
+        queue = route_moves(
+            events,
+            sqs,
+            "ar-moves",
+            "backoffice.ar",
+            ["ar.first_reminder", "ar.second_reminder", "ar.gap_alert"],
         )
-        events.put_targets(Rule="ar-moves", Targets=[{"Id": "dispatch", "Arn": queue_arn}])
         yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
         _clear_caches()
 
@@ -106,18 +101,7 @@ def _clear_caches() -> None:
 
 
 def drain(world: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    while (
-        batch := world["sqs"]
-        .receive_message(QueueUrl=world["queue"], MaxNumberOfMessages=10)
-        .get("Messages", [])
-    ):
-        for message in batch:
-            out.append(json.loads(message["Body"]))
-            world["sqs"].delete_message(
-                QueueUrl=world["queue"], ReceiptHandle=message["ReceiptHandle"]
-            )
-    return out
+    return moves_in(world["sqs"], world["queue"])
 
 
 def texts() -> list[tuple[str, str]]:
@@ -222,14 +206,6 @@ def test_reminders_go_out_once_and_the_reply_link_confirms_and_moves_on_aws(
         }
         assert {handlers.dispatch(e, None)["status"] for e in keys.values()} == {"sent"}
     assert len(texts()) == 2
-
-
-class Scripted:
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-
-    def complete(self, instructions: str, prompt: str) -> str:
-        return self.answer
 
 
 def test_the_weekly_summary_emails_the_owner_and_the_staff_once(

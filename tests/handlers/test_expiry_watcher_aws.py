@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from dynamo import create_tables
+from dynamo import create_tables, route_moves
+from dynamo import drain as moves_in
 from freezegun import freeze_time
 
 from backoffice.handlers import expiry_watcher as handlers
@@ -85,22 +86,15 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         boto3.client("ses", region_name=REGION).verify_email_identity(
             EmailAddress="watcher@example.com"
         )
-        events = boto3.client("events", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
-        queue = sqs.create_queue(QueueName="ew-dispatch")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        events.put_rule(
-            Name="ew-moves",
-            EventPattern=json.dumps(
-                {
-                    "source": ["backoffice.ew"],
-                    "detail-type": ["ew.first_alert", "ew.reminder", "ew.escalate"],
-                }
-            ),
+        events = boto3.client("events", region_name=REGION)
+        queue = route_moves(
+            events,
+            sqs,
+            "ew-moves",
+            "backoffice.ew",
+            ["ew.first_alert", "ew.reminder", "ew.escalate"],
         )
-        events.put_targets(Rule="ew-moves", Targets=[{"Id": "dispatch", "Arn": queue_arn}])
         yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
         _clear_caches()
 
@@ -119,19 +113,7 @@ def scheduled_event() -> dict[str, Any]:
 
 
 def drain(world: dict[str, Any]) -> list[dict[str, Any]]:
-    """The events the bus rule delivered, as the dispatch function receives them."""
-    out = []
-    while (
-        batch := world["sqs"]
-        .receive_message(QueueUrl=world["queue"], MaxNumberOfMessages=10)
-        .get("Messages", [])
-    ):
-        for message in batch:
-            out.append(json.loads(message["Body"]))
-            world["sqs"].delete_message(
-                QueueUrl=world["queue"], ReceiptHandle=message["ReceiptHandle"]
-            )
-    return out
+    return moves_in(world["sqs"], world["queue"])
 
 
 def sent_mail() -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import parse_qs, urlsplit
 
+from models import Scripted
 from salon import SETTINGS, SG, Salon
 
 from backoffice.adapters.local.model import NoModel
@@ -14,16 +15,6 @@ from backoffice.ports.calendar import CalendarEvent
 from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
 from backoffice.services.appointment_summary import summary
-
-
-class Scripted:
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.prompts: list[str] = []
-
-    def complete(self, instructions: str, prompt: str) -> str:
-        self.prompts.append(prompt)
-        return self.answer
 
 
 def a_week_of_replies() -> Salon:

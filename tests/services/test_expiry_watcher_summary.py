@@ -5,6 +5,7 @@ from datetime import datetime
 import boto3
 import pytest
 from botocore.stub import Stubber
+from models import Scripted
 from world import NY, World
 
 from backoffice.adapters.aws.model import BedrockModel
@@ -12,16 +13,6 @@ from backoffice.adapters.local.model import NoModel
 from backoffice.services import expiry_watcher as service
 
 FIRST_MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=NY)
-
-
-class Scripted:
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.prompts: list[str] = []
-
-    def complete(self, instructions: str, prompt: str) -> str:
-        self.prompts.append(prompt)
-        return self.answer
 
 
 def november_world() -> World:

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from models import Scripted
 
 from backoffice.adapters.local.documents import LocalDocuments
 from backoffice.adapters.local.model import HeuristicModel
@@ -129,14 +130,6 @@ def test_an_unreadable_attachment_is_named() -> None:
 def test_a_plain_text_file_and_no_invented_dates() -> None:
     proposal, _ = run("note.txt", b"Alarm system contract, renews every December.")
     assert proposal["expires_on"] == "" and proposal["owner"] == ""
-
-
-class Scripted:
-    def __init__(self, *answers: str) -> None:
-        self.answers = list(answers)
-
-    def complete(self, instructions: str, prompt: str) -> str:
-        return self.answers.pop(0)
 
 
 def test_an_invalid_model_answer_is_retried_once_then_fields_stay_empty() -> None:
