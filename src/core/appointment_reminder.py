@@ -304,6 +304,13 @@ class Move:
     starts_at: datetime
     line: int
     skips: tuple[Window, ...] = ()  # earlier windows overtaken by this one
+    zone: str = ""  # the appointment's own timezone, when it has one: the customer's quiet hours
+
+    @property
+    def quiet_zone(self) -> str:
+        """Whose night the SMS quiet hours protect: the customer's for a reminder, the
+        business's ("") for a staff alert."""
+        return self.zone if self.window in CUSTOMER_WINDOWS else ""
 
 
 @frozen
@@ -383,7 +390,12 @@ def _move(
         starts_at=appointment.starts_at,
         line=appointment.line,
         skips=skips,
+        zone=_zone_name(appointment.starts_at),
     )
+
+
+def _zone_name(when: datetime) -> str:
+    return when.tzinfo.key if isinstance(when.tzinfo, ZoneInfo) else ""
 
 
 def deliverable(move: Move, next_allowed_at: datetime) -> bool:
@@ -533,6 +545,7 @@ def move_json(move: Move) -> dict[str, Any]:
         "starts_at": move.starts_at.isoformat(),
         "line": move.line,
         "skips": list(move.skips),
+        "zone": move.zone,
     }
 
 
@@ -549,6 +562,7 @@ def move_from_json(data: Mapping[str, Any]) -> Move:
         starts_at=datetime.fromisoformat(str(data["starts_at"])),
         line=int(data["line"]),
         skips=tuple(s for s in data.get("skips", ()) if s in CUSTOMER_WINDOWS),
+        zone=str(data.get("zone") or ""),
     )
 
 

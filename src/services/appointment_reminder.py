@@ -149,11 +149,12 @@ def tick(ports: Ports, settings: Settings) -> TickResult:
     return TickResult(now, plan.moves, docs.problems)
 
 
-def sms_calendar(settings: Settings) -> Calendar:
-    """Texts and staff alerts may go any day, outside the SMS quiet hours."""
+def sms_calendar(settings: Settings, zone: str = "") -> Calendar:
+    """Texts and staff alerts may go any day, outside the SMS quiet hours: in the customer's
+    timezone (`zone`, when the appointment has its own), else the business's."""
     quiet = settings.sms_quiet_hours
     return Calendar(
-        settings.timezone,
+        zone or settings.timezone,
         quiet[0] if quiet else None,
         quiet[1] if quiet else None,
         frozenset(range(7)),
@@ -214,7 +215,7 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
 
     return engine.deliver(
         ports,
-        lambda _: sms_calendar(settings),
+        lambda _: sms_calendar(settings, move.quiet_zone),
         outgoing,
         now,
         send,

@@ -4,6 +4,7 @@ the number opted out, staff alerts in Slack, SMS quiet hours, and nothing after 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from salon import SETTINGS, SG, Salon
 
@@ -179,3 +180,16 @@ def test_a_deferred_text_is_dropped_when_the_sheet_cancels_or_moves_the_row_mean
     salon.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=SG))
     assert {(d.subject, d.status) for d in salon.hour()} == {("A1", "dropped"), ("A2", "dropped")}
     assert salon.sms.sent == []
+
+
+def test_quiet_hours_are_the_customers_own_for_an_appointment_in_another_timezone() -> None:
+    header = "appt_id,customer_name,phone,email,starts_at,timezone"
+    rows = ["L1,Liz,+447911123456,,2026-12-02 06:30,Europe/London"]
+    # 15:00 in Singapore is 07:00 in London: the reminder waits for 08:00 London time.
+    salon = Salon(rows, datetime(2026, 12, 1, 15, 0, tzinfo=SG), header)
+    [first] = salon.hour()
+    assert (first.move, first.status) == ("first_reminder", "deferred")
+    assert first.until == datetime(2026, 12, 1, 8, 0, tzinfo=ZoneInfo("Europe/London"))
+    salon.clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=SG))
+    sent = [d.move for d in salon.hour() if d.status == "sent"]
+    assert sent == ["first_reminder"] and len(salon.sms.sent) == 1
