@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,17 @@ from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_channel, is_slack_user, read_csv
 from backoffice.core.templates import check, render
 from backoffice.core.tokens import LinkClaim, TokenError, nonce_for, read
-from backoffice.ports import Absent, Attachment, ConditionFailed, Email, Tables, TableSchema
+from backoffice.ports import (
+    Absent,
+    AnyOf,
+    Attachment,
+    Before,
+    ConditionFailed,
+    Email,
+    Equals,
+    Tables,
+    TableSchema,
+)
 from backoffice.services import audit, engine, proposals
 from backoffice.services.delivery import Slot, stamp
 from backoffice.services.engine import Delivery, Outgoing
@@ -422,21 +432,7 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
             return Answered(False, "This link does not answer an appointment. Nothing changed.")
         docs = load_documents(ports, settings)
         appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
-        outcome = ar.apply_reply(
-            load_state(ports.tables, claim.subject),
-            appointment,
-            ar.Answer(
-                claim.action,  # type: ignore[arg-type]
-                claim.subject,
-                claim.chain,
-                claim.by,
-                request_id,
-                new_start=new_start,
-            ),
-            now,
-            _taken(docs, appointment),
-            docs.rules.booking,
-        )
+        outcome = _decide(ports, docs, appointment, claim, new_start, request_id, now)
         write_audit(
             ports.tables,
             claim.subject,
@@ -469,6 +465,55 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
             message = f"{result.message} These times are still free:"
             return ReplyPage(409, "That time was just taken", message, left.choices)
     return ReplyPage(result.status, result.title, result.message, calendar_link="".join(kept))
+
+
+def _decide(
+    ports: Ports,
+    docs: Documents,
+    appointment: ar.Appointment | None,
+    claim: LinkClaim,
+    new_start: datetime | None,
+    request_id: str,
+    now: datetime,
+) -> ar.Outcome:
+    """The core's answer to the reply; a move also needs the new time held for it."""
+    answer = ar.Answer(
+        claim.action,  # type: ignore[arg-type]
+        claim.subject,
+        claim.chain,
+        claim.by,
+        request_id,
+        new_start=new_start,
+    )
+    state = load_state(ports.tables, claim.subject)
+    taken = _taken(docs, appointment)
+    outcome = ar.apply_reply(state, appointment, answer, now, taken, docs.rules.booking)
+    if not (outcome.accepted and claim.action == "reschedule" and new_start is not None):
+        return outcome
+    if _hold(ports, new_start, claim.subject, now):
+        return outcome
+    return ar.Outcome(False, "That time is no longer free. Please pick another one.")
+
+
+SLOT_HOLD = timedelta(minutes=15)  # longer than the sheet's copy can lag behind the sheet
+
+
+def _hold(ports: Ports, start: datetime, appt_id: str, now: datetime) -> bool:
+    """Claim a new time for a moment: two customers picking the same free time at once (or
+    before the sheet's copy shows the first move) cannot both get it. The same appointment may
+    take its own hold again (a retried answer)."""
+    row = {
+        "nonce": f"slot:{start.astimezone(UTC).isoformat()}",
+        "kind": "slot",
+        "appt_id": appt_id,
+        "held_until": stamp(now + SLOT_HOLD),
+    }
+    free = AnyOf((Absent(), Before("held_until", stamp(now)), Equals("appt_id", appt_id)))
+    try:
+        ports.tables.put(NONCES, row, free)
+    except ConditionFailed:
+        return False
+    return True
 
 
 def _instant(text: str) -> datetime | None:

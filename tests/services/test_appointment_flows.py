@@ -193,3 +193,29 @@ def test_quiet_hours_are_the_customers_own_for_an_appointment_in_another_timezon
     salon.clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=SG))
     sent = [d.move for d in salon.hour() if d.status == "sent"]
     assert sent == ["first_reminder"] and len(salon.sms.sent) == 1
+
+
+def test_two_customers_picking_the_same_time_before_the_sheet_shows_it_get_it_once() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30", "A2,Raj,+6591234568,,2026-12-02 15:00"],
+        datetime(2026, 12, 1, 15, 0, tzinfo=SG),
+    )
+    salon.hour()
+    tokens = {}
+    for appt_id in ("A1", "A2"):
+        link = next(t for _, t, _ in salon.sms.sent if f"/ar/r/{appt_id}/" in t)
+        short = link.split(f"/ar/r/{appt_id}/")[1].split()[0]
+        page = service.reply_page(salon.ports, SETTINGS, appt_id, short)
+        tokens[appt_id] = choice(page, "Pick another time")
+    sheet = salon.blobs.get("appointments.csv")
+    slot = "2026-12-03T11:00:00+08:00"
+    assert service.answer(salon.ports, SETTINGS, tokens["A1"], slot, "r1").status == 200
+    salon.blobs.put("appointments.csv", sheet.body)  # type: ignore[union-attr]  # a lagging copy
+    second = service.answer(salon.ports, SETTINGS, tokens["A2"], slot, "r2")
+    assert second.status == 409 and "no longer free" in second.message
+    assert (
+        service.answer(
+            salon.ports, SETTINGS, tokens["A2"], slot.replace("11:00", "11:30"), "r3"
+        ).status
+        == 200
+    )
