@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import lanes, pages, web
+from backoffice.handlers import lanes, pages, slack_actions, web
 from backoffice.handlers.logs import log
 from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
+from backoffice.services import proposals
+from backoffice.services.links import ActionResult
 from backoffice.services.runtime import Ports
 
 
@@ -117,6 +119,8 @@ def handle_reply(event: Mapping[str, Any], ports: Ports, settings: Settings) -> 
         return _calendar_file(path, ports, settings)
     if path == proposed.PROPOSAL_PATH:
         return _proposal(request, ports, settings)
+    if path == slack_actions.PATH and request.method == "POST":
+        return slack_actions.handle(request, ports, settings, SLACK)
     return web.text_response(404, "Not found.")
 
 
@@ -171,3 +175,22 @@ def _choice(choice: service.Choice) -> str:
         choice.label,
         {"slot": choice.value} if choice.value else {},
     )
+
+
+def _act_on_proposal(
+    ports: Ports,
+    settings: Settings,
+    token: str,
+    chosen_date: str,
+    request_id: str,
+    by_user: str | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> ActionResult:
+    return proposed.act_on_proposal(ports, settings, token, request_id, fields, by_user)
+
+
+# The admin's proposal buttons when the admin is in Slack (the app's Interactivity URL is this
+# function's URL followed by /slack/actions).
+SLACK = slack_actions.LinkActions(
+    prefix="ar", open=proposed.open_proposal, act=_act_on_proposal, labels=proposals.LABELS
+)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import lanes, pages, slack_requests, web
+from backoffice.handlers import lanes, pages, slack_actions, web
 from backoffice.handlers.logs import log
 from backoffice.services import expiry_watcher as service
 from backoffice.services.runtime import Ports
@@ -118,8 +117,8 @@ def ack_handler(event: Mapping[str, Any], context: object = None) -> dict[str, A
 
 def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> dict[str, Any]:
     request = web.request_from_event(event)
-    if request.path.rstrip("/") == SLACK_PATH and request.method == "POST":
-        return handle_slack(request, ports, settings)
+    if request.path.rstrip("/") == slack_actions.PATH and request.method == "POST":
+        return slack_actions.handle(request, ports, settings, SLACK)
     if request.path.rstrip("/") != service.LINK_PATH:
         return web.text_response(404, "Not found.")
     if request.method == "GET":
@@ -153,119 +152,11 @@ def handle_ack(event: Mapping[str, Any], ports: Ports, settings: Settings) -> di
     return web.text_response(405, "Use GET to open a link and POST to confirm it.")
 
 
-# --- Slack interactivity -----------------------------------------------------------------------
-
-SLACK_PATH = "/slack/actions"
-DATE_ACTIONS = ("renew", "snooze")
-ONE_TAP_ACTIONS = ("ack_only", "approve", "discard")
-
-
-def handle_slack(request: web.Request, ports: Ports, settings: Settings) -> dict[str, Any]:
-    """Buttons and modals. Answers well inside Slack's three seconds: one state change at most,
-    and the outcome is shown by updating the original message."""
-    try:
-        payload = slack_requests.verified_payload(
-            request, settings.secret("slack_signing_secret"), ports.clock.now()
-        )
-    except slack_requests.Refused as refused:
-        return refused.response
-    user = str(payload["user"].get("id", ""))
-    try:
-        if payload.get("type") == "block_actions":
-            return _button(payload, user, request, ports, settings)
-        if payload.get("type") == "view_submission":
-            return _modal(payload, user, request, ports, settings)
-    except (KeyError, IndexError, TypeError, ValueError):
-        return web.text_response(400, "The payload is missing a field this action needs.")
-    return web.text_response(400, f"Unsupported interaction type {payload.get('type')!r}.")
-
-
-def _button(
-    payload: dict[str, Any], user: str, request: web.Request, ports: Ports, settings: Settings
-) -> dict[str, Any]:
-    action = payload["actions"][0]
-    token = str(action.get("value", ""))
-    container = payload["container"]
-    channel, message = (
-        container["channel_id"],
-        f"{container['channel_id']}:{container['message_ts']}",
-    )
-    if action["action_id"] in DATE_ACTIONS:
-        from backoffice.adapters.slack.blocks import date_modal  # slack_sdk only when needed
-
-        view = service.open_link(ports, settings, token)
-        if view.form is None or view.form.date_label is None:
-            ports.chat.whisper(channel, user, view.message)
-            return slack_requests.json_response({})
-        initial = view.form.date_default or view.form.date_min
-        ports.chat.open_modal(
-            payload["trigger_id"],
-            date_modal(
-                callback_id=f"ew_{action['action_id']}",
-                title=service.LABELS[view.form.action],
-                label=view.form.date_label,
-                submit=view.form.button,
-                initial=initial.isoformat() if initial else None,
-                metadata=json.dumps({"t": token, "m": message}),
-            ),
-        )
-        return slack_requests.json_response({})
-    if action["action_id"] == "edit":
-        from backoffice.adapters.slack.blocks import fields_modal
-
-        page = service.open_link(ports, settings, token)
-        if page.form is None:
-            ports.chat.whisper(channel, user, page.message)
-            return slack_requests.json_response({})
-        ports.chat.open_modal(
-            payload["trigger_id"],
-            fields_modal(
-                "ew_edit",
-                "Proposed row",
-                page.form.button,
-                page.form.fields,
-                json.dumps({"t": token, "m": message}),
-            ),
-        )
-        return slack_requests.json_response({})
-    if action["action_id"] not in ONE_TAP_ACTIONS:
-        return web.text_response(400, f"Unknown action {action['action_id']!r}.")
-    result = service.act_on_link(
-        ports, settings, token, "", request.request_id, by_user=f"slack:{user}"
-    )
-    if result.accepted:
-        ports.chat.update(message, f"{result.message} (<@{user}>)")
-    else:
-        ports.chat.whisper(channel, user, result.message)
-    return slack_requests.json_response({})
-
-
-def _modal(
-    payload: dict[str, Any], user: str, request: web.Request, ports: Ports, settings: Settings
-) -> dict[str, Any]:
-    view = payload["view"]
-    meta = json.loads(view["private_metadata"])
-    values = view["state"]["values"]
-    if view.get("callback_id") == "ew_edit":
-        edits = {name: str(block["value"].get("value") or "") for name, block in values.items()}
-        result = service.act_on_link(
-            ports,
-            settings,
-            meta["t"],
-            "",
-            request.request_id,
-            by_user=f"slack:{user}",
-            fields=edits,
-        )
-    else:
-        chosen = values["date_block"]["date"].get("selected_date") or ""
-        result = service.act_on_link(
-            ports, settings, meta["t"], chosen, request.request_id, by_user=f"slack:{user}"
-        )
-    if not result.accepted:
-        block = "date_block" if "date_block" in values else next(iter(values), "date_block")
-        return slack_requests.json_response(
-            {"response_action": "errors", "errors": {block: result.message}}
-        )
-    ports.chat.update(meta["m"], f"{result.message} (<@{user}>)")
-    return slack_requests.json_response({"response_action": "clear"})
+SLACK = slack_actions.LinkActions(
+    prefix="ew",
+    open=service.open_link,
+    act=service.act_on_link,
+    labels=service.LABELS,
+    date_actions=("renew", "snooze"),
+    one_tap=("ack_only", "approve", "discard"),
+)

@@ -62,8 +62,10 @@ def act_on_proposal(
     token: str,
     request_id: str,
     fields: Mapping[str, str] | None = None,
+    by_user: str | None = None,
 ) -> ActionResult:
-    """POST: approve (the row is appended to the sheet), edit then approve, or discard; once."""
+    """POST (or a Slack button): approve (the row is appended to the sheet), edit then approve,
+    or discard; once. `by_user` names who answered when the channel knows better than the link."""
     now = local_now(ports.clock, settings)
 
     def apply(claim: LinkClaim) -> Answered:
@@ -71,7 +73,7 @@ def act_on_proposal(
             return Answered(False, "This link is not about a proposed row. Nothing changed.")
         edits = fields if claim.action == "edit" else None
         decision = proposals.decide(
-            ports, ar.PREFIX, claim.subject, claim.action, claim.by or "link", now, edits
+            ports, ar.PREFIX, claim.subject, claim.action, by_user or claim.by or "link", now, edits
         )
         write_audit(
             ports.tables,

@@ -124,3 +124,54 @@ def test_a_slot_taken_meanwhile_gives_a_page_of_the_times_still_free() -> None:
     assert 'value="2026-12-03T09:30:00+08:00"' in taken["body"]
     assert 'value="2026-12-03T09:00:00+08:00"' not in taken["body"]
     assert "2026-12-02 14:30" in salon.blobs.get("appointments.csv").body.decode()  # type: ignore[union-attr]
+
+
+def test_an_admin_in_slack_approves_a_proposed_appointment_with_a_button() -> None:
+    from slack_signing import slack_request
+
+    from backoffice.core.settings import load_settings
+    from backoffice.ports.calendar import CalendarEvent
+    from backoffice.services import appointment_proposals as proposed
+    from backoffice.services import appointment_reminder as service
+
+    settings = load_settings(
+        'system = "appointment-reminder"\ntimezone = "Asia/Singapore"\nadmin = "U024BE7LH"\n'
+        'default_country = "SG"\n[secrets]\nlink_secret = "s"\nslack_signing_secret = "sign"\n'
+    )
+    salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
+    event = CalendarEvent("ev1", "cal", "#appt Mei", "9123 4567", "2026-12-03T10:00:00+08:00", "x")
+    proposed.propose_from_event(salon.ports, settings, event)
+    [card] = salon.chat.posted
+    assert card.to == "U024BE7LH" and [b.action for b in card.buttons] == [
+        "approve",
+        "edit",
+        "discard",
+    ]
+
+    def click(action: str) -> dict[str, Any]:
+        button = next(b for b in card.buttons if b.action == action)
+        payload = {
+            "type": "block_actions",
+            "user": {"id": "U024BE7LH"},
+            "trigger_id": "t1",
+            "container": {"message_ts": "1.2", "channel_id": "D1"},
+            "actions": [{"action_id": action, "value": button.value}],
+        }
+        return handle_reply(
+            slack_request(salon.clock.now(), payload, "sign"), salon.ports, settings
+        )
+
+    forged = slack_request(salon.clock.now(), {"type": "block_actions"}, "wrong")
+    assert handle_reply(forged, salon.ports, settings)["statusCode"] == 401
+    assert click("approve")["statusCode"] == 200
+    assert salon.chat.updates[-1][0] == "D1:1.2"
+    assert salon.chat.updates[-1][1].startswith("Added Mei to the sheet.")
+    click("discard")
+    assert "already approved" in salon.chat.whispers[-1][2]
+    [row] = service.load_documents(salon.ports, settings).appointments
+    assert row.customer_name == "Mei" and row.phone == "+6591234567"
+    audit = [
+        (r["action"], r["after"].get("values", {}).get("customer_name"))
+        for r in salon.tables.scan(service.AUDIT)
+    ]
+    assert ("approve", "Mei") in audit

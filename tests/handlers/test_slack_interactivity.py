@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
+from slack_signing import slack_request
 from world import NY, World
 
 from backoffice.handlers.expiry_watcher import handle_ack
@@ -39,32 +37,7 @@ def signed(
     age: int = 0,
     raw: bytes | None = None,
 ) -> dict[str, Any]:
-    body = raw if raw is not None else urlencode({"payload": json.dumps(payload)}).encode()
-    timestamp = str(int(world.clock.now().timestamp()) - age)
-    signature = (
-        "v0="
-        + hmac.new(
-            secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
-        ).hexdigest()
-    )
-    import base64
-
-    return {
-        "version": "2.0",
-        "rawPath": "/slack/actions",
-        "rawQueryString": "",
-        "headers": {
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-        "requestContext": {
-            "http": {"method": "POST", "path": "/slack/actions"},
-            "requestId": f"req-{len(body)}-{age}",
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
+    return slack_request(world.clock.now(), payload, secret, age, raw)
 
 
 def click(world: World, action: str) -> dict[str, Any]:
