@@ -264,3 +264,56 @@ def test_a_forwarded_booking_confirmation_becomes_a_proposed_appointment(
     assert "starts_at: 2026-12-05 15:00" in text and "/ar/proposal?t=" in text
     [row] = items(deployed, "ar-proposals")
     assert row["status"]["S"] == "open"
+
+
+def test_with_the_google_sheet_a_cancel_writes_it_raw_and_its_copy_in_s3_at_once(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    rows = [line.split(",") for line in SHEET.strip().splitlines()]
+    cancelled = [row[:] for row in rows]
+    cancelled[1][9] = "cancelled"
+
+    def values(table: list[list[str]]) -> tuple[dict[str, str], str]:
+        return {"status": "200"}, json.dumps({"range": "'Appointments'!A1:J4", "values": table})
+
+    calls: list[tuple[str, str]] = []
+
+    class Recording(HttpMockSequence):  # type: ignore[misc]
+        def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+            calls.append((method, uri))
+            return super().request(uri, method, *args, **kwargs)
+
+    http = Recording(
+        [values(rows), ({"status": "200"}, json.dumps({"updatedCells": 1})), values(cancelled)]
+    )
+    monkeypatch.setenv("AR_SPREADSHEET_ID", "sheet-1")
+    monkeypatch.setattr(
+        wiring,
+        "google_service",
+        lambda settings, name, version: build(name, version, http=http, static_discovery=True),
+    )
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}
+    with freeze_time("2026-12-01 06:00:00"):
+        handlers.reminder(scheduled, None)
+        for event in drain(deployed):
+            handlers.dispatch(event, None)
+    [(_, text)] = texts()
+    link = re.search(r"https://reply\.example\.com(/ar/r/A1/\S+)", text)
+    assert link
+    with freeze_time("2026-12-01 07:00:00"):
+        page = web("GET", link.group(1))
+        done = web("POST", "/ar/answer", form={"t": token_for(page["body"], "Cancel")})
+    assert done["statusCode"] == 200 and "cancelled" in done["body"]
+    assert [method for method, _ in calls] == ["GET", "PUT", "GET"]  # read, write, the copy
+    assert "J2?valueInputOption=RAW" in calls[1][1]
+    copy = deployed["s3"].get_object(Bucket="ar-appointments-source", Key="appointments.csv")
+    assert (
+        "A1,Mei Tan,9123 4567,,default,2026-12-02 14:00,,,,cancelled"
+        in copy["Body"].read().decode()
+    )
+    with freeze_time("2026-12-02 04:00:00"):  # Wednesday 12:00: A1 would be due; it is cancelled
+        handlers.reminder(scheduled, None)
+        assert not [e for e in drain(deployed) if e["detail"]["appt_id"] == "A1"]
