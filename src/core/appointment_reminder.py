@@ -23,7 +23,15 @@ from backoffice.core.documents import DocumentError, load_toml
 from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import line_of
-from backoffice.core.sheet import RawRow, RowReport, Table, is_email, is_slack_user, parse_table
+from backoffice.core.sheet import (
+    RawRow,
+    RowReport,
+    Table,
+    day_first_for,
+    is_email,
+    is_slack_user,
+    parse_table,
+)
 
 SYSTEM = "appointment-reminder"
 PREFIX = "ar"
@@ -146,9 +154,10 @@ def parse_start(value: str, zone: ZoneInfo, *, dayfirst: bool) -> datetime:
     text = value.strip()
     if not text or not any(c.isdigit() for c in text):
         raise ValueError("not a date and time; expected one like 2026-12-01 14:30")
+    dayfirst = day_first_for(text, dayfirst)
     try:
         first = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2000, 1, 1, 0, 0))
-        second = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2001, 2, 2, 1, 1))
+        second = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2001, 2, 2, 1, 0))
     except (ValueError, OverflowError):
         raise ValueError("not a date and time; expected one like 2026-12-01 14:30") from None
     if first.date() != second.date() or first.time() != second.time():

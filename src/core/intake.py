@@ -16,6 +16,8 @@ from datetime import date, datetime
 from attrs import frozen
 from dateutil import parser as date_parser
 
+from backoffice.core.sheet import day_first_for
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://[^\s<>\"')]+")
 _AMOUNT = re.compile(r"(?:[$€£]\s?\d[\d,]*(?:\.\d{2})?|\b\d[\d,]*(?:\.\d{2})?\s?(?:USD|EUR|GBP)\b)")
@@ -26,7 +28,7 @@ _EXPIRY_WORDS = re.compile(
 )
 # Candidate date spellings: ISO, numeric with / . or -, and day/month names with a year.
 _DATE = re.compile(
-    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|"
+    r"\b\d{4}-\d{2}-\d{2}(?=\b|T)|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|"
     r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
     r"[a-z]*\.?\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?\d{4}\b",
     re.IGNORECASE,
@@ -49,12 +51,13 @@ class Found:
 def dates_in(text: str, *, dayfirst: bool) -> list[Found]:
     found = []
     for match in _DATE.finditer(text):
+        day_first = day_first_for(match.group(0), dayfirst)
         try:
             first = date_parser.parse(
-                match.group(0), dayfirst=dayfirst, fuzzy=False, default=_DEFAULT_A
+                match.group(0), dayfirst=day_first, fuzzy=False, default=_DEFAULT_A
             )
             second = date_parser.parse(
-                match.group(0), dayfirst=dayfirst, fuzzy=False, default=_DEFAULT_B
+                match.group(0), dayfirst=day_first, fuzzy=False, default=_DEFAULT_B
             )
         except (ValueError, OverflowError):
             continue
@@ -62,6 +65,37 @@ def dates_in(text: str, *, dayfirst: bool) -> list[Found]:
             continue  # a part was missing and would have been invented
         window = text[max(0, match.start() - 60) : match.start()]
         found.append(Found(first.date(), match.group(0), bool(_EXPIRY_WORDS.search(window))))
+    return found
+
+
+# A time of day written after a date: "15:00", "3.30 pm", "3pm", "T15:00".
+_TIME = re.compile(
+    r"[^\d\n]{0,12}?(?:T|\b)(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?(?![\d/-])",
+    re.IGNORECASE,
+)
+
+
+def date_times_in(text: str, *, dayfirst: bool) -> list[datetime]:
+    """Dates written with a time of day right after them ("5 Dec 2026 at 3pm"), in order."""
+    found = []
+    for match in _DATE.finditer(text):
+        days = dates_in(match.group(0), dayfirst=dayfirst)
+        clock = _TIME.match(text, match.end())
+        if not days or clock is None:
+            continue
+        hour, minute, half = int(clock.group(1)), int(clock.group(2) or 0), clock.group(3)
+        if half is None and clock.group(2) is None:
+            continue  # a bare number after a date is not a time
+        if half:
+            if not 1 <= hour <= 12:
+                continue
+            hour = hour % 12 + (12 if half.lower().startswith("p") else 0)
+        if hour < 24 and minute < 60:
+            found.append(
+                datetime.combine(days[0].value, datetime.min.time()).replace(
+                    hour=hour, minute=minute
+                )
+            )
     return found
 
 

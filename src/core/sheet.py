@@ -95,6 +95,12 @@ def missing_columns(table: Table, required: Iterable[str]) -> list[Problem]:
     ]
 
 
+def day_first_for(text: str, dayfirst: bool) -> bool:
+    """Whether to read day before month in `text`: never when it starts with a four-digit year
+    (2026-12-01 is the first of December for everyone; dateutil would read 12 January)."""
+    return dayfirst and not re.match(r"\s*\d{4}\s*[-/.]", text)
+
+
 def parse_date(value: str, *, dayfirst: bool) -> date:
     text = value.strip()
     try:
@@ -105,6 +111,7 @@ def parse_date(value: str, *, dayfirst: bool) -> date:
     if not text or not re.search(r"\d", text):
         raise ValueError(expected)
     # Two different defaults expose any part the text did not give (day, month or year).
+    dayfirst = day_first_for(text, dayfirst)
     try:
         first = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2000, 1, 1))
         second = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2001, 2, 2))

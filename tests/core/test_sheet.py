@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from hypothesis import given
@@ -48,6 +48,7 @@ def test_header_problems() -> None:
         ("04/06/2027", True, date(2027, 6, 4)),
         ("1 Dec 2026", False, date(2026, 12, 1)),
         ("December 1, 2026", False, date(2026, 12, 1)),
+        ("2026/12/01", True, date(2026, 12, 1)),  # a year first is never day-first
     ],
 )
 def test_dates(text: str, dayfirst: bool, expected: date) -> None:
@@ -63,6 +64,24 @@ def test_incomplete_or_bad_dates_are_refused(text: str) -> None:
 @given(st.dates(date(1900, 1, 1), date(2200, 12, 31)), st.booleans())
 def test_iso_dates_always_parse(day: date, dayfirst: bool) -> None:
     assert parse_date(day.isoformat(), dayfirst=dayfirst) == day
+
+
+@given(
+    st.datetimes(datetime(1971, 1, 1), datetime(2200, 12, 31)),
+    st.booleans(),
+    st.sampled_from(["%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M"]),
+)
+def test_a_start_written_year_first_reads_the_same_in_every_workspace(
+    when: datetime, dayfirst: bool, spelling: str
+) -> None:
+    """Reschedules write starts_at year first; a day-first business must read it back as is."""
+    from zoneinfo import ZoneInfo
+
+    from backoffice.core.appointment_reminder import parse_start
+
+    start = when.replace(second=0, microsecond=0)
+    parsed = parse_start(start.strftime(spelling), ZoneInfo("UTC"), dayfirst=dayfirst)
+    assert parsed.replace(tzinfo=None) == start
 
 
 def test_numbers_and_recipients() -> None:
