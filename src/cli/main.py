@@ -160,8 +160,7 @@ def _intake(args: argparse.Namespace) -> int:
     import json
 
     from backoffice.adapters.local.documents import LocalDocuments
-    from backoffice.adapters.local.model import HeuristicModel
-    from backoffice.core import expiry_watcher as ew
+    from backoffice.cli.systems import system_for
     from backoffice.services.intake import propose
 
     settings = _settings(args.workspace)
@@ -169,17 +168,18 @@ def _intake(args: argparse.Namespace) -> int:
         body = args.file.read_bytes()
     except OSError as error:
         raise UserError(f"{args.file}: {error.strerror}") from None
-    columns = ew.COLUMNS
+    intake = system_for(settings).intake
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
-    model = HeuristicModel(columns, dayfirst=settings.dayfirst, today=today)
     result = propose(
         LocalDocuments(),
-        model,
+        intake.model(settings, today),
         args.file.name,
         body,
-        columns,
-        ("expires_on",),
+        intake.columns,
+        intake.date_columns,
         dayfirst=settings.dayfirst,
+        owner_column=intake.owner_column,
+        time_columns=intake.time_columns,
     )
     problems = [
         {"file": args.file.name, "line": None, "column": None, "value": None, "message": message}

@@ -12,9 +12,20 @@ from attrs import frozen
 from backoffice.core.business_time import local_at
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.ports import TableSchema
+from backoffice.ports import Model, TableSchema
 from backoffice.services.engine import Delivery
 from backoffice.services.runtime import Ports
+
+
+@frozen
+class Intake:
+    """What `backoffice intake` proposes for the system: a row of its sheet."""
+
+    columns: tuple[str, ...]
+    date_columns: tuple[str, ...]
+    time_columns: tuple[str, ...]
+    owner_column: str  # the forwarder's address goes here ("" for none)
+    model: Callable[[Settings, date], Model]  # the heuristic reader, for the workspace's today
 
 
 @frozen
@@ -29,6 +40,7 @@ class System:
     check: Callable[[str, str, Settings], list[Problem]]  # (sheet text, rules text, settings)
     load_voice: Callable[[str], object]
     serve: Callable[[dict[str, Any], Ports, Settings], dict[str, Any]]
+    intake: Intake
 
     def tick_times(self, start: datetime, days: int, settings: Settings) -> Iterable[datetime]:
         """Every scheduled tick from the day of `start` for `days` days."""
@@ -60,6 +72,16 @@ def expiry_watcher() -> System:
 
     from backoffice.handlers.expiry_watcher import handle_ack
 
+    def model(settings: Settings, today: date) -> Model:
+        from backoffice.adapters.local.model import HeuristicModel
+        from backoffice.core.intake import heuristic_proposal
+
+        return HeuristicModel(
+            lambda subject, text, sender: heuristic_proposal(
+                subject, text, sender, ew.COLUMNS, dayfirst=settings.dayfirst, today=today
+            )
+        )
+
     return System(
         ew.SYSTEM,
         ew.SHEET_FILE,
@@ -71,6 +93,7 @@ def expiry_watcher() -> System:
         check=check,
         load_voice=ew.load_voice,
         serve=handle_ack,
+        intake=Intake(ew.COLUMNS, ("expires_on",), (), "owner", model),
     )
 
 
@@ -98,6 +121,19 @@ def appointment_reminder() -> System:
 
     from backoffice.handlers.appointment_reminder import handle_reply
 
+    def model(settings: Settings, today: date) -> Model:
+        from backoffice.adapters.local.model import HeuristicModel
+
+        return HeuristicModel(
+            lambda subject, text, sender: ar.heuristic_booking(
+                subject,
+                text,
+                sender,
+                default_country=settings.default_country,
+                dayfirst=settings.dayfirst,
+            )
+        )
+
     return System(
         ar.SYSTEM,
         ar.SHEET_FILE,
@@ -109,6 +145,7 @@ def appointment_reminder() -> System:
         check=check,
         load_voice=service.load_voice,
         serve=handle_reply,
+        intake=Intake(ar.COLUMNS, (), ("starts_at",), "", model),
     )
 
 

@@ -20,6 +20,7 @@ from dateutil import parser as date_parser
 from backoffice.core.business_time import local_at, parse_business_days, parse_quiet_hours
 from backoffice.core.digest import text_table
 from backoffice.core.documents import DocumentError, load_toml
+from backoffice.core.intake import date_times_in
 from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
 from backoffice.core.settings import line_of
@@ -677,6 +678,22 @@ def contact_in(text: str, default_country: str) -> tuple[str, str]:
     )
     email = next((word for word in _words(text) if is_email(word)), "")
     return str(phone), email
+
+
+def heuristic_booking(
+    subject: str, text: str, sender: str, *, default_country: str, dayfirst: bool
+) -> dict[str, str]:
+    """A booking confirmation read without a model: the first date written with a time is the
+    start, the first phone number and email address that are not the forwarder's the contact.
+    Nothing else is guessed: the customer's name is left for the admin."""
+    starts = date_times_in(text, dayfirst=dayfirst)
+    phone, email = contact_in(text.replace(sender, " ") if sender else text, default_country)
+    guess = {
+        "starts_at": starts[0].strftime("%Y-%m-%d %H:%M") if starts else "",
+        "phone": phone,
+        "email": email,
+    }
+    return {column: guess.get(column, "") for column in COLUMNS}
 
 
 def _words(text: str) -> list[str]:

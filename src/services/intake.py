@@ -29,12 +29,19 @@ def propose(
     *,
     dayfirst: bool,
     owner_column: str = "owner",
+    time_columns: Sequence[str] = (),
 ) -> IntakeResult:
     """Never raises for bad input: an unreadable or empty document is a proposal with empty
     fields and problems that say why."""
-    extracted = documents.extract(name, body)
     return propose_from(
-        extracted, model, name, columns, date_columns, dayfirst=dayfirst, owner_column=owner_column
+        documents.extract(name, body),
+        model,
+        name,
+        columns,
+        date_columns,
+        dayfirst=dayfirst,
+        owner_column=owner_column,
+        time_columns=time_columns,
     )
 
 

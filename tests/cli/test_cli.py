@@ -373,3 +373,42 @@ def test_preview_drops_a_reminder_that_could_only_go_out_after_the_start(
     assert code == 0
     assert "Dropped: they could only go out at or after the start (1):" in out
     assert "- second reminder for A-106" in out
+
+
+def test_intake_in_an_appointment_workspace_proposes_an_appointment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from email.message import EmailMessage
+
+    target = tmp_path / "salon"
+    run(capsys, "init", "appointment-reminder", str(target))
+    message = EmailMessage()
+    message["From"] = "Front desk <desk@salon.example.com>"
+    message["Subject"] = "Fwd: New booking"
+    message.set_content(
+        "Lin Wei booked a haircut on 5 Dec 2026 at 3.30 pm. Call 9123 4570 or "
+        "lin@example.com. Sent by desk@salon.example.com"
+    )
+    path = tmp_path / "booking.eml"
+    path.write_bytes(bytes(message))
+    code, out, _ = run(capsys, "intake", "--workspace", str(target), str(path), "--json")
+    assert code == 0
+    proposal = json.loads(out)["proposal"]
+    assert set(proposal) == {
+        "appt_id",
+        "customer_name",
+        "phone",
+        "email",
+        "service",
+        "starts_at",
+        "duration_min",
+        "staff",
+        "timezone",
+        "status",
+    }
+    assert (proposal["starts_at"], proposal["phone"], proposal["email"]) == (
+        "2026-12-05 15:30",
+        "+6591234570",
+        "lin@example.com",  # not the forwarder's address
+    )
+    assert proposal["customer_name"] == ""  # left for the admin, not guessed

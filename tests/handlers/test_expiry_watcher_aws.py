@@ -300,6 +300,7 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
 
     from backoffice.adapters.local.model import HeuristicModel
     from backoffice.core import expiry_watcher as ew
+    from backoffice.core.intake import heuristic_proposal
 
     s3, sqs = deployed["s3"], deployed["sqs"]
     for bucket in ("ew-raw-mime", "ew-source-pdfs"):
@@ -335,7 +336,11 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
     monkeypatch.setattr(
         wiring,
         "language_model",
-        lambda system: HeuristicModel(ew.COLUMNS, dayfirst=False, today=date(2026, 12, 1)),
+        lambda system: HeuristicModel(
+            lambda subject, text, sender: heuristic_proposal(
+                subject, text, sender, ew.COLUMNS, dayfirst=False, today=date(2026, 12, 1)
+            )
+        ),
     )
 
     message = EmailMessage()

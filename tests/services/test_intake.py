@@ -15,17 +15,25 @@ from models import Scripted
 from backoffice.adapters.local.documents import LocalDocuments
 from backoffice.adapters.local.model import HeuristicModel
 from backoffice.core import expiry_watcher as ew
-from backoffice.core.intake import dates_in, read_model_answer
+from backoffice.core.intake import dates_in, heuristic_proposal, read_model_answer
 from backoffice.services.intake import propose
 
 COLUMNS = ew.COLUMNS
 TODAY = date(2026, 11, 24)
 
 
+def registry_reader(today: date) -> HeuristicModel:
+    return HeuristicModel(
+        lambda subject, text, sender: heuristic_proposal(
+            subject, text, sender, COLUMNS, dayfirst=False, today=today
+        )
+    )
+
+
 def run(name: str, body: bytes, model: object | None = None) -> tuple[dict[str, str], tuple]:
     result = propose(
         LocalDocuments(),
-        model or HeuristicModel(COLUMNS, dayfirst=False, today=TODAY),
+        model or registry_reader(TODAY),
         name,
         body,
         COLUMNS,

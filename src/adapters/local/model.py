@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Mapping
 
-from backoffice.core.intake import heuristic_proposal
+Guess = Callable[[str, str, str], Mapping[str, str]]  # (subject, text, forwarded by) -> row
 
 
 class NoModel:
@@ -15,23 +14,14 @@ class NoModel:
 
 
 class HeuristicModel:
-    """Intake without a cloud model: the proposal comes from dates, addresses, amounts and links
-    found in the text (core.intake's heuristics), answered as the JSON a model would give."""
+    """Intake without a cloud model: a system's heuristics read the forwarded text (dates,
+    addresses, numbers found in it) and the row is answered as the JSON a model would give."""
 
-    def __init__(self, columns: Sequence[str], *, dayfirst: bool, today: date) -> None:
-        self.columns = tuple(columns)
-        self.dayfirst = dayfirst
-        self.today = today
+    def __init__(self, guess: Guess) -> None:
+        self.guess = guess
 
     def complete(self, instructions: str, prompt: str) -> str:
         header, _, text = prompt.partition("\n\n")
         fields = dict(line.split(": ", 1) for line in header.splitlines() if ": " in line)
-        proposal = heuristic_proposal(
-            fields.get("Subject", ""),
-            text,
-            fields.get("Forwarded by", ""),
-            self.columns,
-            dayfirst=self.dayfirst,
-            today=self.today,
-        )
-        return json.dumps(proposal)
+        proposal = self.guess(fields.get("Subject", ""), text, fields.get("Forwarded by", ""))
+        return json.dumps(dict(proposal))
