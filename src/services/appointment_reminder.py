@@ -251,10 +251,16 @@ def _remind(
     fields: Mapping[str, str],
     now: datetime,
 ) -> str:
+    """A text when the customer has a number that takes texts; email (with the appointment
+    attached) when there is none, it opted out, or the text could not be sent."""
     phone = next((t for t in move.to if t.startswith("+")), "")
-    if phone and not ports.sms.opted_out(phone):
-        return ports.sms.send(phone, render(voice["sms"], fields), move.key)
     address = next((t for t in move.to if "@" in t), "")
+    if phone and not ports.sms.opted_out(phone):
+        try:
+            return ports.sms.send(phone, render(voice["sms"], fields), move.key)
+        except Exception:
+            if not address:
+                raise  # retried later, then the admin hears of it
     if not address:
         raise RuntimeError(f"{move.appt_id}: the number opted out of texts and there is no email")
     attachments: tuple[Attachment, ...] = ()

@@ -219,3 +219,20 @@ def test_two_customers_picking_the_same_time_before_the_sheet_shows_it_get_it_on
         ).status
         == 200
     )
+
+
+def test_a_text_that_cannot_be_sent_goes_by_email_when_there_is_one() -> None:
+    salon = Salon(
+        [
+            "A1,Mei,+6591234567,mei@example.com,2026-12-02 14:30",
+            "A2,Raj,+6591234568,,2026-12-02 14:30",
+        ],
+        datetime(2026, 12, 1, 14, 30, tzinfo=SG),
+    )
+    salon.sms.faults.fail_next("send")
+    salon.sms.faults.fail_next("send")
+    by_id = {d.subject: d for d in salon.hour()}
+    assert by_id["A1"].status == "sent" and [m.to for m in salon.mailer.sent] == [
+        ("mei@example.com",)
+    ]
+    assert by_id["A2"].status == "retry"  # no email to fall back to: tried again later
