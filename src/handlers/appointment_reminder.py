@@ -77,9 +77,8 @@ def calendar_sync(event: Mapping[str, Any], context: object = None) -> dict[str,
     )
 
 
-INTAKE = lanes.Intake(
-    proposed.ROWS, (), "", ("starts_at",)
-)  # the forwarder is staff, not a customer
+# No owner column: whoever forwards a booking confirmation is staff, not the customer.
+INTAKE = lanes.Intake(proposed.ROWS, (), "", time_columns=("starts_at",))
 
 
 def intake_ses_parser(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
