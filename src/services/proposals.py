@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -61,30 +62,42 @@ def propose(
     source: str,
     problems: Sequence[str],
 ) -> bool:
-    """Store the proposal and put it in front of the admin; False when it was proposed before."""
+    """Store the proposal (once) and put it in front of the admin (until that has worked once).
+    True when the admin was told now; False when they were told before. A notice that failed
+    is sent by the next delivery of the same email, event or calendar entry."""
     now = local_now(ports.clock, settings)
+    table = schema(kind.prefix).name
     complete = {column: values.get(column, "") for column in kind.columns}
     complete[kind.id_column] = complete[kind.id_column] or new_row_id(proposal_id)
+    row: dict[str, Any] = {
+        "proposal_id": proposal_id,
+        "kind": KIND,
+        "status": "open",
+        "values": complete,
+        "source": source,
+        "title_column": kind.title_column,
+        "problems": list(problems),
+        "created_at": stamp(now),
+    }
     try:
-        ports.tables.put(
-            schema(kind.prefix).name,
-            {
-                "proposal_id": proposal_id,
-                "kind": KIND,
-                "status": "open",
-                "values": complete,
-                "source": source,
-                "title_column": kind.title_column,
-                "problems": list(problems),
-                "created_at": stamp(now),
-            },
-            Absent(),
-        )
+        ports.tables.put(table, row, Absent())
     except ConditionFailed:
-        return False
-    title = complete.get(kind.title_column) or proposal_id
-    lines = [f"A new row was proposed from {source}. Please check it:", ""]
-    lines += [f"  {column}: {value}" for column, value in complete.items() if value]
+        row = ports.tables.get(table, proposal_id, KIND) or row
+        if row.get("told_at"):
+            return False
+    _tell_admin(ports, settings, kind, row, now)
+    with suppress(ConditionFailed):  # already decided from the notice: keep the decision
+        ports.tables.put(table, {**row, "told_at": stamp(now)}, Equals("status", "open"))
+    return True
+
+
+def _tell_admin(
+    ports: Ports, settings: Settings, kind: RowKind, row: Mapping[str, Any], now: datetime
+) -> None:
+    values, problems, proposal_id = row["values"], row["problems"], row["proposal_id"]
+    title = values.get(kind.title_column) or proposal_id
+    lines = [f"A new row was proposed from {row['source']}. Please check it:", ""]
+    lines += [f"  {column}: {value}" for column, value in values.items() if value]
     if problems:
         lines += ["", "Worth a look:", *(f"  - {problem}" for problem in problems)]
     deliver_text(
@@ -100,7 +113,6 @@ def propose(
         ),
         f"{kind.prefix}:{proposal_id}",
     )
-    return True
 
 
 @frozen

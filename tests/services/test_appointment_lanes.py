@@ -133,3 +133,18 @@ def test_an_edit_corrects_the_proposal_and_a_reply_link_cannot_decide_it() -> No
     assert raj.starts_at == datetime(2026, 12, 4, 11, 0, tzinfo=SG)
     refused = service.answer(salon.ports, SETTINGS, tokens["Discard"], "", "r2")
     assert refused.status == 409  # a proposal's link does not answer an appointment
+
+
+def test_a_proposal_whose_notice_failed_is_told_by_the_next_delivery_and_only_once() -> None:
+    import pytest
+
+    from backoffice.adapters.fake.faults import InjectedFault
+
+    salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
+    salon.mailer.faults.fail_next("send")
+    with pytest.raises(InjectedFault):
+        proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
+    assert salon.mailer.sent == []  # stored, but nobody told yet: the platform retries
+    assert proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
+    assert not proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
+    assert len(salon.mailer.sent) == 1
