@@ -649,6 +649,8 @@ def apply_action(state: State, item: Item | None, action: Action, now: datetime)
     if item is None:
         return reject(action, now, f"There is no item {action.item_id!r} in the registry any more.")
     status = chain_status(state, action.chain_id)
+    if _repeated_renewal(item, action, status):
+        return _finish_renewal(item, action, status, now)
     if action.chain_id != item.chain_id or status.archived:
         return reject(
             action,
@@ -703,6 +705,36 @@ def apply_action(state: State, item: Item | None, action: Action, now: datetime)
                 ack=ack,
             )
     raise ValueError(f"unknown action {action.kind!r}")
+
+
+def _repeated_renewal(item: Item, action: Action, status: ChainStatus) -> bool:
+    """The same renewal again, after the sheet already shows its date: a second try after a
+    first one that failed part-way, or the same answer from another of the chain's links."""
+    return (
+        action.kind == "renew"
+        and action.new_expires_on == item.expires_on
+        and action.chain_id != item.chain_id
+        and status.renewed_to in (None, item.expires_on)
+    )
+
+
+def _finish_renewal(item: Item, action: Action, status: ChainStatus, now: datetime) -> Transition:
+    """Record what the first try did not: the ack and the closed old chain (the sheet needs no
+    second write). When it was all recorded, only this answer's audit row is added."""
+    new = item.expires_on
+    before = {"chain_id": action.chain_id, "expires_on": action.chain_id.rpartition("@")[2]}
+    after = {**before, "expires_on": new.isoformat(), "renewed": True}
+    unrecorded = status.renewed_to is None
+    return Transition(
+        accepted=True,
+        message=f"{item.name} is renewed to {new.isoformat()}. Reminders for the old date "
+        "have stopped.",
+        audit=_audit(action, now, before, after, "accepted"),
+        ack=Ack(item.item_id, action.chain_id, "renew", now.date(), new_expiry=new)
+        if unrecorded
+        else None,
+        archive=action.chain_id if unrecorded else None,
+    )
 
 
 def reject(action: Action, now: datetime, message: str) -> Transition:

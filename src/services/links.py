@@ -18,6 +18,7 @@ from backoffice.services.delivery import stamp
 
 KIND = "link"
 USED = "This link has already been used. Nothing else was changed."
+GIVE_BACK_TRIES = 3
 
 
 @frozen
@@ -119,7 +120,15 @@ class Links:
         return True
 
     def _give_back(self, claim: LinkClaim) -> None:
-        self.tables.delete_many(self.nonces, [(claim.nonce, KIND)])
+        """A store hiccup here would leave the person with a spent link for an answer that did
+        not land, so it is tried a few times."""
+        for attempt in range(GIVE_BACK_TRIES):
+            try:
+                self.tables.delete_many(self.nonces, [(claim.nonce, KIND)])
+                return
+            except Exception:
+                if attempt == GIVE_BACK_TRIES - 1:
+                    raise
 
     def _genuine(self, token: str) -> LinkClaim | None:
         try:

@@ -306,6 +306,23 @@ def test_renew_writes_the_sheet_and_archives_the_chain() -> None:
     assert t.audit.action == "renew" and t.audit.after["expires_on"] == new.isoformat()
 
 
+def test_the_same_renewal_again_finishes_an_interrupted_one_and_is_idempotent() -> None:
+    """The first try wrote the sheet, then failed; the person presses Renew again."""
+    old = item(days=10)
+    new_date = old.expires_on + timedelta(days=365)
+    renewed = item(days=10 + 365)
+    again = action("renew", old, new_expires_on=new_date)
+    finish = ew.apply_action(EMPTY, renewed, again, NOW)
+    assert finish.accepted and finish.sheet_write is None
+    assert finish.archive == old.chain_id
+    assert finish.ack is not None and finish.ack.new_expiry == new_date
+    recorded = ew.State.of(pings=(), acks=[finish.ack], archived=[old.chain_id])
+    repeat = ew.apply_action(recorded, renewed, again, NOW)
+    assert repeat.accepted and (repeat.ack, repeat.archive, repeat.sheet_write) == (None,) * 3
+    other_date = action("renew", old, new_expires_on=new_date + timedelta(days=1))
+    assert not ew.apply_action(recorded, renewed, other_date, NOW).accepted
+
+
 @pytest.mark.parametrize(
     ("kind", "fields"),
     [
