@@ -450,6 +450,8 @@ def apply_reply(
     if appointment is None:
         return Outcome(False, "We could not find this appointment any more. Please call us.")
     replies = state.replies.get(answer.chain_id, frozenset())
+    if answer.chain_id not in state.archived and _already_in_the_sheet(appointment, answer):
+        return _outcome(appointment, answer, answer.chain_id.partition("@")[2], in_sheet=True)
     stale = (
         answer.chain_id != appointment.chain_id
         or appointment.cancelled
@@ -464,39 +466,61 @@ def apply_reply(
         )
     if now >= appointment.starts_at:
         return Outcome(False, "This appointment has already started. Please call us.")
-    when = appointment.starts_at.strftime("%a %d %b at %H:%M")
+    if answer.reply == "reschedule":
+        zone = appointment.starts_at.tzinfo
+        duration = appointment.duration_min or 30
+        if (
+            answer.new_start is None
+            or not isinstance(zone, ZoneInfo)
+            or answer.new_start not in free_slots(booking, taken, now, zone, duration)
+        ):
+            return Outcome(False, "That time is no longer free. Please pick another one.")
+    return _outcome(appointment, answer, appointment.starts_at.isoformat(), in_sheet=False)
+
+
+def _already_in_the_sheet(appointment: Appointment, answer: Answer) -> bool:
+    """The same answer again after a first try wrote the sheet and then failed: the sheet
+    already shows the cancel or the new time, but the old chain was never closed."""
+    if answer.reply == "cancel":
+        return appointment.cancelled and appointment.chain_id == answer.chain_id
+    return (
+        answer.reply == "reschedule"
+        and answer.new_start is not None
+        and appointment.starts_at == answer.new_start
+        and appointment.chain_id != answer.chain_id
+    )
+
+
+def _outcome(
+    appointment: Appointment, answer: Answer, old_start: str, *, in_sheet: bool
+) -> Outcome:
+    """An accepted reply: what to record, close, write and tell staff. A reply the sheet
+    already shows needs no sheet write."""
+    when = datetime.fromisoformat(old_start).strftime("%a %d %b at %H:%M")
     record = ReplyRecord(answer.chain_id, answer.reply)
+    name, appt_id = appointment.customer_name, appointment.appt_id
     if answer.reply == "confirm":
-        return Outcome(
-            True, f"Thank you, {appointment.customer_name}: you are confirmed for {when}.", record
-        )
+        return Outcome(True, f"Thank you, {name}: you are confirmed for {when}.", record)
     if answer.reply == "cancel":
         return Outcome(
             True,
             f"Your appointment on {when} is cancelled.",
             record,
-            sheet_writes=(("status", "cancelled"),),
+            sheet_writes=() if in_sheet else (("status", "cancelled"),),
             archive=answer.chain_id,
-            staff_notice=f"Slot freed: {appointment.customer_name} cancelled "
-            f"{appointment.appt_id} on {when}.",
+            staff_notice=f"Slot freed: {name} cancelled {appt_id} on {when}.",
         )
     new = answer.new_start
-    zone = appointment.starts_at.tzinfo
-    duration = appointment.duration_min or 30
-    if (
-        new is None
-        or not isinstance(zone, ZoneInfo)
-        or new not in free_slots(booking, taken, now, zone, duration)
-    ):
-        return Outcome(False, "That time is no longer free. Please pick another one.")
+    if new is None:
+        raise ValueError("a move needs its new time")
+    moved = new.strftime("%a %d %b at %H:%M")
     return Outcome(
         True,
-        f"Moved to {new.strftime('%a %d %b at %H:%M')}. See you then.",
+        f"Moved to {moved}. See you then.",
         record,
-        sheet_writes=(("starts_at", new.strftime("%Y-%m-%d %H:%M")),),
+        sheet_writes=() if in_sheet else (("starts_at", new.strftime("%Y-%m-%d %H:%M")),),
         archive=answer.chain_id,
-        staff_notice=f"{appointment.customer_name} moved {appointment.appt_id} from "
-        f"{when} to {new.strftime('%a %d %b at %H:%M')}.",
+        staff_notice=f"{name} moved {appt_id} from {when} to {moved}.",
     )
 
 

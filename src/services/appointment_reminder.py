@@ -36,7 +36,7 @@ from backoffice.ports import (
     TableSchema,
 )
 from backoffice.services import audit, engine, proposals
-from backoffice.services.delivery import Slot, stamp
+from backoffice.services.delivery import Slot, describe, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.links import Answered, Links
 from backoffice.services.runtime import LinkTarget, Ports, deliver_text, link_token, local_now
@@ -45,7 +45,10 @@ SENDS = "ar-sends"
 REPLIES = "ar-replies"
 AUDIT = "ar-audit"
 ARCHIVE = "ar-sends-archive"
-SUMMARY_ID = "~summary"  # the weekly summary's sends live beside the reminders'
+# The system's own messages (the weekly summary, staff notices) live beside the reminders under
+# these ids; no appointment id starts with "~" in the sends table.
+SUMMARY_ID = "~summary"
+NOTICES_ID = "~notices"
 TABLES = (
     TableSchema(SENDS, "appt_id", "window_index"),
     TableSchema(REPLIES, "appt_id", "replied_at"),
@@ -130,7 +133,7 @@ def load_state(tables: Tables, appt_id: str | None = None) -> ar.State:
         (
             ar.Sent(r["chain_id"], r["window"], r["status"])
             for r in rows(SENDS)
-            if r["appt_id"] != SUMMARY_ID
+            if not r["appt_id"].startswith("~")
         ),
         (ar.ReplyRecord(r["chain_id"], r["reply"]) for r in rows(REPLIES)),
         (r["chain_id"] for r in rows(ARCHIVE)),
@@ -429,7 +432,7 @@ def slots_page(ports: Ports, settings: Settings, token: str) -> ReplyPage:
 def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: str) -> ReplyPage:
     """POST: spend the token, then confirm, cancel or move the appointment."""
     now = local_now(ports.clock, settings)
-    notices: list[tuple[str, str]] = []
+    notices: list[tuple[str, str, str]] = []  # (to, text, key): told once the answer landed
     kept: list[str] = []  # the appointment's calendar link, when it still takes place
     new_start = _instant(slot)
 
@@ -439,6 +442,7 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
         docs = load_documents(ports, settings)
         appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
         outcome = _decide(ports, docs, appointment, claim, new_start, request_id, now)
+        notice = _apply(ports, claim.subject, outcome, now, request_id) if outcome.accepted else ""
         write_audit(
             ports.tables,
             claim.subject,
@@ -448,10 +452,11 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
             {"message": outcome.message},
         )
         if outcome.accepted:
-            notice = _apply(ports, claim.subject, outcome, now, request_id)
             staff = (appointment.staff if appointment else "") or settings.staff_channel
             if notice:
-                notices.append((staff or settings.admin, notice))
+                start = claim.chain.partition("@")[2]
+                key = f"ar:{claim.subject}:{start}:{claim.action}:notice"
+                notices.append((staff or settings.admin, notice, key))
             if claim.action in ("confirm", "reschedule") and appointment is not None:
                 moved = evolve(appointment, starts_at=new_start) if new_start else appointment
                 kept.append(calendar_link(settings, moved))
@@ -462,8 +467,8 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
         write_audit(ports.tables, subject, now, request_id, "rejected", {"reason": reason})
 
     result = link_store(ports, settings).act(token, now, apply, refused)
-    for to, notice in notices:
-        deliver_text(ports, to, notice, notice, (), f"ar:{request_id}:notice")
+    for to, notice, key in notices:
+        _tell_staff(ports, settings, to, notice, key, now)
     if not result.accepted and slot:
         # The time was taken meanwhile: the link is still good, so offer what is left.
         left = slots_page(ports, settings, token)
@@ -531,13 +536,43 @@ def _instant(text: str) -> datetime | None:
     return value if value.tzinfo is not None else None
 
 
+def _tell_staff(
+    ports: Ports, settings: Settings, to: str, text: str, key: str, now: datetime
+) -> None:
+    """A slot freed or moved, told at once and once; when the staff cannot be reached, the admin
+    hears of it instead (the customer's answer has landed either way)."""
+    slot = Slot(SENDS, NOTICES_ID, key, {"appt_id": NOTICES_ID, "window_index": key, "key": key})
+    try:
+        told = engine.report_once(ports, slot, to, text, text, now, "staff_notice")
+        error = told.error if told is not None and told.status == "failed" else ""
+    except Exception as failure:  # the store, not the channel: the answer has still landed
+        error = describe(failure)
+    if error:
+        deliver_text(
+            ports,
+            settings.admin,
+            f"Staff could not be told: {text}",
+            f"{text}\n\nSending this to {to} failed: {error}",
+            (),
+            f"{key}:failed",
+        )
+
+
 def link_store(ports: Ports, settings: Settings) -> Links:
     return Links(ports.tables, NONCES, settings.secret("link_secret"))
 
 
 def _apply(ports: Ports, appt_id: str, outcome: ar.Outcome, now: datetime, request_id: str) -> str:
-    """Record the reply, close the old chain, then write the sheet. Returns the staff notice;
-    a sheet without the column to write is named there rather than failing the answer."""
+    """Write the sheet first (what staff see), then record the reply and close the old chain:
+    when a later step fails, the same answer again finds the sheet done and finishes the rest.
+    Returns the staff notice; a sheet without the column to write is named there rather than
+    failing the answer."""
+    notice = outcome.staff_notice
+    for column, value in outcome.sheet_writes:
+        try:
+            ports.sheet.update_cell(appt_id, column, value)
+        except KeyError as error:
+            notice += f" (The sheet was not updated: {error.args[0]}; add the column to see it.)"
     if outcome.reply is not None:
         ports.tables.put(
             REPLIES,
@@ -550,12 +585,6 @@ def _apply(ports: Ports, appt_id: str, outcome: ar.Outcome, now: datetime, reque
         )
     if outcome.archive:
         _archive(ports.tables, appt_id, outcome.archive)
-    notice = outcome.staff_notice
-    for column, value in outcome.sheet_writes:
-        try:
-            ports.sheet.update_cell(appt_id, column, value)
-        except KeyError as error:
-            notice += f" (The sheet was not updated: {error.args[0]}; add the column to see it.)"
     return notice
 
 

@@ -236,3 +236,39 @@ def test_a_text_that_cannot_be_sent_goes_by_email_when_there_is_one() -> None:
         ("mei@example.com",)
     ]
     assert by_id["A2"].status == "retry"  # no email to fall back to: tried again later
+
+
+def test_a_cancel_that_failed_after_writing_the_sheet_is_finished_by_the_next_tap() -> None:
+    import pytest
+
+    from backoffice.adapters.fake.faults import InjectedFault
+
+    header = "appt_id,customer_name,phone,email,starts_at,status"
+    now = datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    salon = Salon(["A1,Mei,+6591234567,,2026-12-02 14:30,"], now, header)
+    salon.hour()
+    token = choice(reply_page(salon), "Cancel")
+    salon.tables.faults.fail_next("put_many")  # closing the old chain, after sheet and reply
+    with pytest.raises(InjectedFault):
+        service.answer(salon.ports, SETTINGS, token, "", "r1")
+    assert "2026-12-02 14:30,cancelled" in salon.blobs.get("appointments.csv").body.decode()  # type: ignore[union-attr]
+    assert salon.chat.posted == []  # staff not told yet
+    again = service.answer(salon.ports, SETTINGS, token, "", "r2")
+    assert again.status == 200 and "cancelled" in again.message
+    [notice] = salon.chat.posted
+    assert notice.text.startswith("*Slot freed: Mei cancelled A1")
+    archived = {r["chain_id"] for r in salon.tables.scan(service.ARCHIVE)}
+    assert archived == {"A1@2026-12-02T14:30:00+08:00"}
+    assert [a["action"] for a in salon.tables.scan(service.AUDIT)] == ["cancel"]
+
+
+def test_when_staff_cannot_be_told_the_admin_is() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    salon.chat.faults.fail_next("post")
+    done = service.answer(salon.ports, SETTINGS, choice(reply_page(salon), "Cancel"), "", "r1")
+    assert done.status == 200
+    [mail] = salon.mailer.sent
+    assert mail.to == ("owner@example.com",) and mail.subject.startswith("Staff could not be told")
