@@ -161,7 +161,7 @@ def _intake(args: argparse.Namespace) -> int:
 
     from backoffice.adapters.local.documents import LocalDocuments
     from backoffice.cli.systems import system_for
-    from backoffice.services.intake import propose
+    from backoffice.services.intake import propose_from
 
     settings = _settings(args.workspace)
     try:
@@ -170,11 +170,10 @@ def _intake(args: argparse.Namespace) -> int:
         raise UserError(f"{args.file}: {error.strerror}") from None
     intake = system_for(settings).intake
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
-    result = propose(
-        LocalDocuments(),
+    result = propose_from(
+        LocalDocuments().extract(args.file.name, body),
         intake.model(settings, today),
         args.file.name,
-        body,
         intake.columns,
         intake.date_columns,
         dayfirst=settings.dayfirst,

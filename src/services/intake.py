@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from attrs import frozen
 
 from backoffice.core.intake import instructions, read_model_answer
-from backoffice.ports import Documents, Extracted, Model
+from backoffice.ports import Extracted, Model
 from backoffice.services.delivery import describe
 
 MODEL_TRIES = 2  # one retry on an invalid answer, then the fields stay empty
@@ -17,32 +17,6 @@ MODEL_TRIES = 2  # one retry on an invalid answer, then the fields stay empty
 class IntakeResult:
     proposal: dict[str, str]
     problems: tuple[str, ...]
-
-
-def propose(
-    documents: Documents,
-    model: Model,
-    name: str,
-    body: bytes,
-    columns: Sequence[str],
-    date_columns: Sequence[str],
-    *,
-    dayfirst: bool,
-    owner_column: str = "owner",
-    time_columns: Sequence[str] = (),
-) -> IntakeResult:
-    """Never raises for bad input: an unreadable or empty document is a proposal with empty
-    fields and problems that say why."""
-    return propose_from(
-        documents.extract(name, body),
-        model,
-        name,
-        columns,
-        date_columns,
-        dayfirst=dayfirst,
-        owner_column=owner_column,
-        time_columns=time_columns,
-    )
 
 
 def propose_from(
@@ -56,7 +30,9 @@ def propose_from(
     owner_column: str = "owner",
     time_columns: Sequence[str] = (),
 ) -> IntakeResult:
-    """The proposal for text already extracted (in AWS, PDFs are read by Textract first)."""
+    """The proposal for a forwarded file's text (in AWS, PDFs are read by Textract first).
+    Never raises for bad input: an unreadable or empty document is a proposal with empty
+    fields and problems that say why."""
     problems = list(extracted.unreadable)
     empty = dict.fromkeys(columns, "")
     if not extracted.text.strip() and not extracted.subject.strip():

@@ -16,7 +16,7 @@ from backoffice.adapters.local.documents import LocalDocuments
 from backoffice.adapters.local.model import HeuristicModel
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.intake import dates_in, heuristic_proposal, read_model_answer
-from backoffice.services.intake import propose
+from backoffice.services.intake import propose_from
 
 COLUMNS = ew.COLUMNS
 TODAY = date(2026, 11, 24)
@@ -31,11 +31,10 @@ def registry_reader(today: date) -> HeuristicModel:
 
 
 def run(name: str, body: bytes, model: object | None = None) -> tuple[dict[str, str], tuple]:
-    result = propose(
-        LocalDocuments(),
+    result = propose_from(
+        LocalDocuments().extract(name, body),
         model or registry_reader(TODAY),
         name,
-        body,
         COLUMNS,
         ("expires_on",),
         dayfirst=False,
