@@ -40,12 +40,13 @@ test: lint typecheck
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/tick.py
 
-# The Lambda bundle: the library and its runtime dependencies for Linux arm64 / Python 3.14.
+# The Lambda bundle: the library, its runtime dependencies and the intake readers (PDF, DOCX,
+# XLSX) for Linux arm64 / Python 3.14.
 # boto3 is left to the Lambda runtime's copy.
 package: $(BIN)/python
 	rm -rf build/lambda build/backoffice-lambda.zip
 	$(BIN)/pip install --quiet --target build/lambda --platform manylinux2014_aarch64 \
-		--implementation cp --python-version 3.14 --only-binary=:all: --upgrade .
+		--implementation cp --python-version 3.14 --only-binary=:all: --upgrade ".[intake]"
 	rm -rf build/lambda/boto3 build/lambda/botocore build/lambda/s3transfer
 	cd build/lambda && $(abspath $(BIN)/python) -m zipfile -c ../backoffice-lambda.zip .
 	@echo "Upload build/backoffice-lambda.zip to your code bucket (see deploy/README.md)."
