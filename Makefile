@@ -48,6 +48,10 @@ package: $(BIN)/python
 	$(BIN)/pip install --quiet --target build/lambda --platform manylinux2014_aarch64 \
 		--implementation cp --python-version 3.14 --only-binary=:all: --upgrade ".[intake]"
 	rm -rf build/lambda/boto3 build/lambda/botocore build/lambda/s3transfer
+	# Only the Google APIs the adapters build (Sheets, Drive, Calendar) keep their bundled
+	# discovery documents: the other ~600 would take half of Lambda's 250 MB.
+	find build/lambda/googleapiclient/discovery_cache/documents -name '*.json' \
+		! -name 'sheets.v4.json' ! -name 'drive.v3.json' ! -name 'calendar.v3.json' -delete
 	cd build/lambda && $(abspath $(BIN)/python) -m zipfile -c ../backoffice-lambda.zip .
 	@echo "Upload build/backoffice-lambda.zip to your code bucket (see deploy/README.md)."
 
