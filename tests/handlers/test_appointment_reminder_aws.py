@@ -19,13 +19,24 @@ import pytest
 from dynamo import create_tables, route_moves
 from dynamo import drain as moves_in
 from freezegun import freeze_time
+from iam import ACCOUNT, Roles
 from models import Scripted
 
 from backoffice.handlers import appointment_reminder as handlers
 from backoffice.handlers import wiring
 
 REGION = "ap-southeast-1"
+RAW_MIME = f"ar-raw-mime-{ACCOUNT}"  # the name the template gives the bucket
 EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/appointment-reminder"
+TEMPLATE = Path(__file__).parents[2] / "deploy/appointment-reminder.yaml"
+TABLES = {
+    "SendsTable": "ar-sends",
+    "RepliesTable": "ar-replies",
+    "AuditTable": "ar-audit",
+    "ArchiveTable": "ar-sends-archive",
+    "NoncesTable": "ar-link-nonces",
+    "ProposalsTable": "ar-proposals",
+}
 SHEET = (
     "appt_id,customer_name,phone,email,service,starts_at,duration_min,staff,timezone,status\n"
     "A1,Mei Tan,9123 4567,,default,2026-12-02 14:00,,,,\n"
@@ -56,6 +67,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "AR_DISPATCH_ARN": "arn:aws:lambda:ap-southeast-1:123456789012:function:ar-dispatch",
         "AR_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ar-scheduler",
         "AR_LINK_SECRET_ID": "ar/reply/hmac",
+        "AR_SCHEDULE_GROUP": "ar-deferred",
         "AR_SMS_ORIGINATION_NUMBER": "+6560000000",
         **{system.table_variable(s.name): f"prod-{s.name}" for s in system.tables},
     }
@@ -63,6 +75,22 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         _clear_caches()
+        roles = Roles(
+            TEMPLATE,
+            REGION,
+            names={
+                **{logical: f"prod-{name}" for logical, name in TABLES.items()},
+                "AppointmentsBucket": "ar-appointments-source",
+                "RulesBucket": "ar-rules-source",
+                "SourcePdfsBucket": "ar-source-pdfs",
+                "SchedulerInvokeRole": "ar-scheduler",
+                "TextractPublishRole": "textract",
+            },
+            parameters={"SenderEmail": "salon@example.com"},
+        )
+        roles.record(wiring._session())
+        roles.watch_handlers(handlers, monkeypatch)
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="ar-deferred")
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_tables(dynamodb, system.tables, "prod-")
         s3 = boto3.client("s3", region_name=REGION)
@@ -92,6 +120,8 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
         _clear_caches()
+        assert roles.refused() == [], "calls the template's roles do not allow"
+        assert roles.calls, "the handlers' calls were watched"
 
 
 def _clear_caches() -> None:
@@ -235,9 +265,9 @@ def test_a_forwarded_booking_confirmation_becomes_a_proposed_appointment(
     from email.message import EmailMessage
 
     s3 = deployed["s3"]
-    s3.create_bucket(Bucket="ar-raw-mime", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(Bucket=RAW_MIME, CreateBucketConfiguration={"LocationConstraint": REGION})
     for name, value in {
-        "AR_RAW_MIME_BUCKET": "ar-raw-mime",
+        "AR_RAW_MIME_BUCKET": RAW_MIME,
         "AR_SOURCE_PDFS_BUCKET": "ar-source-pdfs",
         "AR_TEXTRACT_TOPIC_ARN": "arn:aws:sns:ap-southeast-1:123456789012:ar-textract",
         "AR_TEXTRACT_ROLE_ARN": "arn:aws:iam::123456789012:role/textract",
@@ -251,10 +281,8 @@ def test_a_forwarded_booking_confirmation_becomes_a_proposed_appointment(
     message["From"] = "Booking tool <noreply@booking.example.com>"
     message["Subject"] = "New booking"
     message.set_content("Lin Wei booked a haircut on 2026-12-05 at 15:00. Phone +65 9123 4570.")
-    s3.put_object(Bucket="ar-raw-mime", Key="inbound/m1", Body=bytes(message))
-    arrival = {
-        "Records": [{"s3": {"bucket": {"name": "ar-raw-mime"}, "object": {"key": "inbound/m1"}}}]
-    }
+    s3.put_object(Bucket=RAW_MIME, Key="inbound/m1", Body=bytes(message))
+    arrival = {"Records": [{"s3": {"bucket": {"name": RAW_MIME}, "object": {"key": "inbound/m1"}}}]}
     with freeze_time("2026-12-01 06:00:00"):
         handlers.intake_ses_parser(arrival, None)
         handlers.intake_ses_parser(arrival, None)  # S3 delivers at least once

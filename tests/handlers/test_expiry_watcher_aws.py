@@ -19,6 +19,7 @@ import pytest
 from dynamo import create_tables, route_moves
 from dynamo import drain as moves_in
 from freezegun import freeze_time
+from iam import ACCOUNT, Roles
 
 from backoffice.handlers import expiry_watcher as handlers
 from backoffice.handlers import wiring
@@ -26,6 +27,16 @@ from backoffice.services.expiry_watcher import TABLES
 
 REGION = "us-east-1"
 EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/expiry-watcher"
+TEMPLATE = Path(__file__).parents[2] / "deploy/expiry-watcher.yaml"
+RAW_MIME = f"ew-raw-mime-{ACCOUNT}"  # the name the template gives the bucket
+TABLE_IDS = {
+    "PingsTable": "ew-pings",
+    "AckTable": "ew-ack",
+    "AuditTable": "ew-audit",
+    "ArchiveTable": "ew-pings-archive",
+    "NoncesTable": "ew-link-nonces",
+    "ProposalsTable": "ew-proposals",
+}
 SAMPLES = Path(__file__).parents[2] / "../shared/fixtures/aws-events"
 DISPATCH_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ew-dispatch"
 REGISTRY = (
@@ -56,7 +67,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "EW_REGISTRY_BUCKET": "ew-registry-source",
         "EW_DISPATCH_ARN": DISPATCH_ARN,
         "EW_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ew-scheduler",
-        "EW_SCHEDULE_GROUP": "default",
+        "EW_SCHEDULE_GROUP": "ew-deferred",
         "EW_CONFIG_PARAMETER": "/ew/config/backoffice.toml",
         **{wiring.expiry_watcher_system().table_variable(s.name): f"prod-{s.name}" for s in TABLES},
     }
@@ -64,6 +75,22 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         _clear_caches()
+        roles = Roles(
+            TEMPLATE,
+            REGION,
+            names={
+                **{logical: f"prod-{name}" for logical, name in TABLE_IDS.items()},
+                "RegistryBucket": "ew-registry-source",
+                "RulesBucket": "ew-rules-source",
+                "SourcePdfsBucket": "ew-source-pdfs",
+                "SchedulerInvokeRole": "ew-scheduler",
+                "TextractPublishRole": "textract",
+            },
+            parameters={"SenderEmail": "watcher@example.com"},
+        )
+        roles.record(wiring._session())
+        roles.watch_handlers(handlers, monkeypatch)
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="ew-deferred")
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_tables(dynamodb, TABLES, "prod-")
         s3 = boto3.client("s3", region_name=REGION)
@@ -97,6 +124,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
         _clear_caches()
+        assert roles.refused() == [], "calls the template's roles do not allow"
 
 
 def _clear_caches() -> None:
@@ -180,9 +208,9 @@ def test_a_night_move_is_booked_on_eventbridge_scheduler(deployed: dict[str, Any
         events = drain(deployed)
         assert {handlers.dispatch(e, None)["status"] for e in events} == {"deferred"}
     scheduler = boto3.client("scheduler", region_name=REGION)
-    schedules = scheduler.list_schedules(GroupName="default")["Schedules"]
+    schedules = scheduler.list_schedules(GroupName="ew-deferred")["Schedules"]
     assert len(schedules) == len(events)
-    detail = scheduler.get_schedule(Name=schedules[0]["Name"], GroupName="default")
+    detail = scheduler.get_schedule(Name=schedules[0]["Name"], GroupName="ew-deferred")
     assert detail["ScheduleExpression"] == "at(2026-12-07T08:00:00)"
     assert detail["ScheduleExpressionTimezone"] == "America/New_York"
     assert detail["ActionAfterCompletion"] == "DELETE"
@@ -303,7 +331,7 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
     from backoffice.core.intake import heuristic_proposal
 
     s3, sqs = deployed["s3"], deployed["sqs"]
-    for bucket in ("ew-raw-mime", "ew-source-pdfs"):
+    for bucket in (RAW_MIME, "ew-source-pdfs"):
         s3.create_bucket(Bucket=bucket)
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name="ew-textract")["TopicArn"]
@@ -318,7 +346,7 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
         Attributes={"RawMessageDelivery": "true"},
     )
     for name, value in {
-        "EW_RAW_MIME_BUCKET": "ew-raw-mime",
+        "EW_RAW_MIME_BUCKET": RAW_MIME,
         "EW_SOURCE_PDFS_BUCKET": "ew-source-pdfs",
         "EW_TEXTRACT_TOPIC_ARN": topic,
         "EW_TEXTRACT_ROLE_ARN": "arn:aws:iam::123456789012:role/textract",
@@ -350,12 +378,12 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
     message.add_attachment(
         b"%PDF-1.4 scanned", maintype="application", subtype="pdf", filename="policy.pdf"
     )
-    s3.put_object(Bucket="ew-raw-mime", Key="inbound/msg 1", Body=bytes(message))
+    s3.put_object(Bucket=RAW_MIME, Key="inbound/msg 1", Body=bytes(message))
     arrival = event_sample(
         "aws_powertools_s3Event.json",
         {"Records": [{"s3": {"bucket": {"name": ""}, "object": {"key": ""}}}]},
     )
-    arrival["Records"][0]["s3"]["bucket"]["name"] = "ew-raw-mime"
+    arrival["Records"][0]["s3"]["bucket"]["name"] = RAW_MIME
     arrival["Records"][0]["s3"]["object"]["key"] = "inbound/msg+1"
 
     with freeze_time("2026-12-01 15:00:00"):

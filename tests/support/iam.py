@@ -1,0 +1,191 @@
+"""Every AWS call a handler makes on moto, checked against the role its SAM template gives that
+function, with moto's own IAM policy evaluation: a permission missing from a template shows up
+here instead of in the first real deploy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode
+from moto.iam.access_control import IAMPolicy, PermissionResult
+
+ACCOUNT = "123456789012"
+
+
+class Roles:
+    """The template's functions and their role policies, with the stack's names filled in."""
+
+    def __init__(
+        self,
+        template: Path,
+        region: str,
+        names: Mapping[str, str],
+        parameters: Mapping[str, str],
+    ) -> None:
+        self.template, problems = decode(str(template))
+        assert not problems, problems
+        self.region = region
+        self.names = dict(names)  # logical id -> physical name, for tables and buckets
+        self.parameters = dict(parameters)
+        self.calls: list[tuple[str, str, str, dict[str, str]]] = []
+        self._function: str | None = None
+
+    def record(self, session: Any) -> None:
+        """Watch every client the session makes (the wiring's one session)."""
+        session.events.register("before-parameter-build", self._before_call)
+
+    def watch_handlers(self, module: Any, monkeypatch: Any) -> None:
+        """Run each of the module's Lambda entry points as the template's function for it."""
+        for logical, resource in self.template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            path, _, name = resource["Properties"]["Handler"].rpartition(".")
+            if path == module.__name__:
+                monkeypatch.setattr(module, name, self._as(logical, getattr(module, name)))
+
+    def _as(self, function: str, handler: Any) -> Any:
+        def run(event: Any, context: Any = None) -> Any:
+            with self.acting_as(function):
+                return handler(event, context)
+
+        return run
+
+    @contextmanager
+    def acting_as(self, function: str) -> Iterator[None]:
+        self._function = function
+        try:
+            yield
+        finally:
+            self._function = None
+
+    def refused(self) -> list[str]:
+        """Each call its function's role does not allow, as 'Function: action on resource'."""
+        out = []
+        for function, action, resource, conditions in self.calls:
+            policies = [IAMPolicy(json.dumps(doc)) for doc in self._policies(function)]
+            results = [p.is_action_permitted(action, resource, None, conditions) for p in policies]
+            if PermissionResult.PERMITTED not in results or PermissionResult.DENIED in results:
+                out.append(f"{function}: {action} on {resource}")
+        return sorted(set(out))
+
+    def _before_call(self, model: Any, params: Mapping[str, Any], **_: Any) -> None:
+        if self._function is None:
+            return
+        for action, resource, conditions in self._requests(model, params):
+            self.calls.append((self._function, action, resource, conditions))
+
+    def _requests(
+        self, model: Any, params: Mapping[str, Any]
+    ) -> list[tuple[str, str, dict[str, str]]]:
+        service = model.service_model.signing_name
+        operation = model.name
+        arn = f"arn:aws:{{}}:{self.region}:{ACCOUNT}:{{}}".format
+        if service == "dynamodb":
+            tables = params.get("RequestItems") or {params.get("TableName"): None}
+            return [(f"dynamodb:{operation}", arn("dynamodb", f"table/{t}"), {}) for t in tables]
+        if service == "s3":
+            action = {"HeadObject": "GetObject"}.get(operation, operation)
+            return [(f"s3:{action}", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}", {})]
+        if service == "ses":
+            source = params.get("Source", "")
+            domain = source.rpartition("@")[2]
+            return [
+                (f"ses:{operation}", arn("ses", f"identity/{domain}"), {"ses:FromAddress": source})
+            ]
+        if service == "events":
+            bus = next((e.get("EventBusName") for e in params.get("Entries", [])), "default")
+            return [(f"events:{operation}", arn("events", f"event-bus/{bus or 'default'}"), {})]
+        if service == "scheduler":
+            schedule = arn("scheduler", f"schedule/{params['GroupName']}/{params['Name']}")
+            role = params.get("Target", {}).get("RoleArn")
+            calls = [(f"scheduler:{operation}", schedule, {})]
+            return calls + ([("iam:PassRole", role, {})] if role else [])
+        if service == "ssm":
+            return [(f"ssm:{operation}", arn("ssm", f"parameter/{params['Name'].lstrip('/')}"), {})]
+        if service == "secretsmanager":
+            return [
+                (
+                    f"secretsmanager:{operation}",
+                    arn("secretsmanager", f"secret:{params['SecretId']}-AbCdEf"),
+                    {},
+                )
+            ]
+        if service == "bedrock":
+            return [
+                (
+                    "bedrock:InvokeModel",
+                    arn("bedrock", f"inference-profile/{params['modelId']}"),
+                    {},
+                )
+            ]
+        if service == "textract" and operation == "StartDocumentTextDetection":
+            topic = params.get("NotificationChannel", {}).get("RoleArn")
+            return [(f"textract:{operation}", "*", {})] + (
+                [("iam:PassRole", topic, {})] if topic else []
+            )
+        return [(f"{service}:{operation}", params.get("TopicArn") or "*", {})]
+
+    def _policies(self, function: str) -> list[Any]:
+        properties = self.template["Resources"][function]["Properties"]
+        role = self.template["Resources"][properties["Role"]["Fn::GetAtt"][0]]
+        return [self._resolve(p["PolicyDocument"]) for p in role["Properties"]["Policies"]]
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
+        if not isinstance(value, Mapping):
+            return value
+        if "Ref" in value:
+            return self._ref(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return self._arn(value["Fn::GetAtt"][0])
+        if "Fn::Sub" in value:
+            return self._sub(value["Fn::Sub"])
+        return {k: self._resolve(v) for k, v in value.items()}
+
+    def _sub(self, text: str) -> str:
+        pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
+        while "${" in text:
+            start = text.index("${")
+            end = text.index("}", start)
+            name = text[start + 2 : end]
+            if name in pseudo:
+                value = pseudo[name]
+            elif name.endswith(".Arn"):
+                value = self._arn(name.removesuffix(".Arn"))
+            else:
+                value = self._ref(name)
+            text = text[:start] + value + text[end + 1 :]
+        return text
+
+    def _ref(self, name: str) -> str:
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.template.get("Parameters", {}):
+            return str(self.template["Parameters"][name].get("Default", ""))
+        resource = self.template["Resources"][name]
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::SNS::Topic":
+            return self._arn(name)
+        if "BucketName" in props:
+            return str(self._resolve(props["BucketName"]))
+        return self.names.get(name, props.get("TableName", name))
+
+    def _arn(self, name: str) -> str:
+        resource = self.template["Resources"][name]
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{self._ref(name)}"
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self._ref(name)}"
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{self.names.get(name, name)}"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{self.region}:{ACCOUNT}:{props.get('TopicName', name)}"
+        if kind == "AWS::Logs::LogGroup":
+            return f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{props['LogGroupName']}:*"
+        return f"arn:aws:{kind.split('::')[1].lower()}:{self.region}:{ACCOUNT}:{name}"
