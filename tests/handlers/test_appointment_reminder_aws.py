@@ -345,3 +345,56 @@ def test_with_the_google_sheet_a_cancel_writes_it_raw_and_its_copy_in_s3_at_once
     with freeze_time("2026-12-02 04:00:00"):  # Wednesday 12:00: A1 would be due; it is cancelled
         handlers.reminder(scheduled, None)
         assert not [e for e in drain(deployed) if e["detail"]["appt_id"] == "A1"]
+
+
+def test_drive_sync_and_calendar_sync_run_within_their_roles(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    for name, value in {
+        "AR_SPREADSHEET_ID": "sheet-1",
+        "AR_RULES_DOC_ID": "rules-1",
+        "AR_VOICE_DOC_ID": "voice-1",
+        "AR_CALENDAR_IDS": "front-desk@example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    rows = [line.split(",") for line in SHEET.strip().splitlines()]
+
+    def version(v: str) -> tuple[dict[str, str], str]:
+        return {"status": "200"}, json.dumps({"version": v, "modifiedTime": "t"})
+
+    event = {
+        "id": "ev1",
+        "status": "confirmed",
+        "summary": "#appt Lin Wei",
+        "description": "Call 9123 4570",
+        "start": {"dateTime": "2026-12-05T15:00:00+08:00"},
+        "creator": {"email": "desk@example.com"},
+    }
+    http = HttpMockSequence(
+        [
+            version("9"),
+            ({"status": "200"}, json.dumps({"values": rows})),
+            version("3"),
+            ({"status": "200"}, (EXAMPLE / "rules.toml").read_text()),
+            version("4"),
+            ({"status": "200"}, (EXAMPLE / "voice.toml").read_text()),
+            ({"status": "200"}, json.dumps({"items": [event], "nextSyncToken": "s1"})),
+        ]
+    )
+    monkeypatch.setattr(
+        wiring,
+        "google_service",
+        lambda settings, name, v: build(name, v, http=http, static_discovery=True),
+    )
+    with freeze_time("2026-12-01 06:00:00"):
+        assert handlers.drive_sync({}, None) == {
+            "changed": ["appointments.csv", "rules.toml", "voice.toml"]
+        }
+        assert handlers.calendar_sync({}, None) == {"proposed": 1}
+    [notice] = mails()
+    assert notice["Subject"] == "Proposed row: Lin Wei"
+    [row] = items(deployed, "ar-proposals")
+    assert row["values"]["M"]["phone"]["S"] == "+6591234570"
