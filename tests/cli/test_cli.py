@@ -412,3 +412,30 @@ def test_intake_in_an_appointment_workspace_proposes_an_appointment(
         "lin@example.com",  # not the forwarder's address
     )
     assert proposal["customer_name"] == ""  # left for the admin, not guessed
+
+
+def test_serve_answers_a_text_link_and_downloads_the_calendar_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from backoffice.cli.serve import make_server
+
+    target = tmp_path / "salon"
+    run(capsys, "init", "appointment-reminder", str(target))
+    sg = ZoneInfo("Asia/Singapore")
+    now = datetime.combine(TODAY, datetime.min.time(), sg).replace(hour=12)
+    run(capsys, "tick", "--workspace", str(target), "--now", now.isoformat())
+    texts = [json.loads(p.read_text()) for p in (target / "outbox").glob("*.sms.json")]
+    link = next(t["text"] for t in texts if "/ar/r/A-101/" in t["text"]).split()[-1]
+    httpd = make_server(target, read_settings(target), 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_port}"
+    try:
+        status, page = fetch(base + "/ar/r/" + link.split("/ar/r/")[1])
+        assert status == 200 and "Add to calendar" in page
+        ics_path = re.search(r'href="(/ar/ics/[^"]+)"', page).group(1)  # type: ignore[union-attr]
+        with urllib.request.urlopen(base + ics_path, timeout=10) as response:
+            assert response.headers["content-type"].startswith("text/calendar")
+            assert response.read().startswith(b"BEGIN:VCALENDAR")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
