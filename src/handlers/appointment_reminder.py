@@ -10,6 +10,7 @@ from backoffice.handlers import lanes, pages, slack_actions, web
 from backoffice.handlers.logs import log
 from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
+from backoffice.services import appointment_replies as replies
 from backoffice.services import proposals
 from backoffice.services.links import ActionResult
 from backoffice.services.runtime import Ports
@@ -105,16 +106,16 @@ def handle_reply(event: Mapping[str, Any], ports: Ports, settings: Settings) -> 
         parts = path.removeprefix(service.REPLY_PATH + "/").split("/")
         if len(parts) != 2:
             return web.text_response(404, "Not found.")
-        return _page(service.reply_page(ports, settings, parts[0], parts[1]))
-    if path == service.ANSWER_PATH and request.method == "GET":
-        return _page(service.slots_page(ports, settings, request.query.get("t", "")))
-    if path == service.ANSWER_PATH and request.method == "POST":
+        return _page(replies.reply_page(ports, settings, parts[0], parts[1]))
+    if path == replies.ANSWER_PATH and request.method == "GET":
+        return _page(replies.slots_page(ports, settings, request.query.get("t", "")))
+    if path == replies.ANSWER_PATH and request.method == "POST":
         form = request.form()
-        page = service.answer(
+        page = replies.answer(
             ports, settings, form.get("t", ""), form.get("slot", ""), request.request_id
         )
         return _page(page)
-    if path.startswith(service.CALENDAR_PATH + "/") and request.method == "GET":
+    if path.startswith(replies.CALENDAR_PATH + "/") and request.method == "GET":
         return _calendar_file(path, ports, settings)
     if path == proposed.PROPOSAL_PATH:
         return _proposal(request, ports, settings)
@@ -124,8 +125,8 @@ def handle_reply(event: Mapping[str, Any], ports: Ports, settings: Settings) -> 
 
 
 def _calendar_file(path: str, ports: Ports, settings: Settings) -> dict[str, Any]:
-    parts = path.removeprefix(service.CALENDAR_PATH + "/").split("/")
-    ics = service.calendar_file(ports, settings, *parts) if len(parts) == 2 else None
+    parts = path.removeprefix(replies.CALENDAR_PATH + "/").split("/")
+    ics = replies.calendar_file(ports, settings, *parts) if len(parts) == 2 else None
     if ics is None:
         return web.text_response(410, "This appointment has changed since; use the newest link.")
     return web.file_response(ics, "text/calendar; charset=utf-8", "appointment.ics")
@@ -157,19 +158,19 @@ def _proposal(request: web.Request, ports: Ports, settings: Settings) -> dict[st
     return web.text_response(405, "Use GET to open a link and POST to confirm it.")
 
 
-def _page(page: service.ReplyPage) -> dict[str, Any]:
+def _page(page: replies.ReplyPage) -> dict[str, Any]:
     forms = "".join(_choice(choice) for choice in page.choices)
     if page.calendar_link:
         forms += pages.link_button(page.calendar_link, "Add to calendar")
     return web.html_response(page.status, pages.page(page.title, page.message, forms))
 
 
-def _choice(choice: service.Choice) -> str:
+def _choice(choice: replies.Choice) -> str:
     """Confirm and Cancel post at once; Pick another time opens the slot page (GET)."""
-    if choice.label == service.LABELS["reschedule"]:
-        return pages.link_button(f"{service.ANSWER_PATH}?t={choice.token}", choice.label)
+    if choice.label == replies.LABELS["reschedule"]:
+        return pages.link_button(f"{replies.ANSWER_PATH}?t={choice.token}", choice.label)
     return pages.post_button(
-        service.ANSWER_PATH,
+        replies.ANSWER_PATH,
         choice.token,
         choice.label,
         {"slot": choice.value} if choice.value else {},

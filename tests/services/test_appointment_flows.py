@@ -10,6 +10,7 @@ from salon import SETTINGS, SG, Salon
 
 from backoffice.core.sms import sms_segments
 from backoffice.services import appointment_reminder as service
+from backoffice.services import appointment_replies as replies
 
 
 def test_a_reminder_by_sms_a_day_before_and_nothing_twice() -> None:
@@ -70,13 +71,13 @@ def test_an_opted_out_number_gets_email_with_the_appointment_attached() -> None:
     assert attachment.content_type == "text/calendar" and b"DTSTART" in attachment.body
 
 
-def reply_page(salon: Salon) -> service.ReplyPage:
+def reply_page(salon: Salon) -> replies.ReplyPage:
     link = salon.sms.sent[-1][1].split("Reply: ")[1]
     appt_id, short = link.split("/ar/r/")[1].split("/")
-    return service.reply_page(salon.ports, SETTINGS, appt_id, short)
+    return replies.reply_page(salon.ports, SETTINGS, appt_id, short)
 
 
-def choice(page: service.ReplyPage, label: str) -> str:
+def choice(page: replies.ReplyPage, label: str) -> str:
     return next(c.token for c in page.choices if c.label == label)
 
 
@@ -91,9 +92,9 @@ def test_confirm_stops_the_second_reminder_and_the_link_works_once() -> None:
         "Pick another time",
         "Cancel",
     ]
-    done = service.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r1")
+    done = replies.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r1")
     assert done.status == 200 and "confirmed" in done.message
-    again = service.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r2")
+    again = replies.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r2")
     assert again.status == 409
     salon.clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=SG))
     assert [d.move for d in salon.hour() if d.status == "sent"] == []
@@ -106,7 +107,7 @@ def test_cancel_frees_the_slot_and_stops_everything() -> None:
     )
     salon.hour()
     page = reply_page(salon)
-    assert service.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1").status == 200
+    assert replies.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1").status == 200
     assert "Slot freed" in salon.chat.posted[-1].text
     assert "add the column" in salon.chat.posted[-1].text  # this sheet has no status column
     salon.clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=SG))
@@ -121,16 +122,16 @@ def test_reschedule_lists_free_slots_and_moves_the_appointment() -> None:
     )
     salon.hour()
     token = choice(reply_page(salon), "Pick another time")
-    slots = service.slots_page(salon.ports, SETTINGS, token)
+    slots = replies.slots_page(salon.ports, SETTINGS, token)
     times = [c.value for c in slots.choices]
     assert "2026-12-03T09:00:00+08:00" not in times and "2026-12-03T09:30:00+08:00" in times
-    taken = service.answer(salon.ports, SETTINGS, token, "2026-12-03T09:00:00+08:00", "r1")
+    taken = replies.answer(salon.ports, SETTINGS, token, "2026-12-03T09:00:00+08:00", "r1")
     assert taken.status == 409 and "no longer free" in taken.message
     assert taken.title == "That time was just taken" and "still free" in taken.message
     offered = [c.value for c in taken.choices]
     assert "2026-12-03T09:30:00+08:00" in offered and "2026-12-03T09:00:00+08:00" not in offered
     assert {c.token for c in taken.choices} == {token}  # the same link, still usable
-    moved = service.answer(salon.ports, SETTINGS, token, "2026-12-03T09:30:00+08:00", "r2")
+    moved = replies.answer(salon.ports, SETTINGS, token, "2026-12-03T09:30:00+08:00", "r2")
     assert moved.status == 200
     assert (
         "A1,Mei,+6591234567,,2026-12-03 09:30" in salon.blobs.get("appointments.csv").body.decode()
@@ -146,16 +147,16 @@ def test_the_pages_offer_the_appointment_for_the_calendar_and_only_as_it_is_now(
     )
     salon.hour()
     page = reply_page(salon)
-    appt_id, short = page.calendar_link.removeprefix(service.CALENDAR_PATH + "/").split("/")
-    ics = service.calendar_file(salon.ports, SETTINGS, appt_id, short)
+    appt_id, short = page.calendar_link.removeprefix(replies.CALENDAR_PATH + "/").split("/")
+    ics = replies.calendar_file(salon.ports, SETTINGS, appt_id, short)
     assert ics is not None and b"DTSTART;TZID=Asia/Singapore:20261202T143000" in ics
-    assert service.calendar_file(salon.ports, SETTINGS, appt_id, short[:-1] + "x") is None
+    assert replies.calendar_file(salon.ports, SETTINGS, appt_id, short[:-1] + "x") is None
     token = choice(page, "Pick another time")
-    moved = service.answer(salon.ports, SETTINGS, token, "2026-12-03T10:00:00+08:00", "r1")
-    new_id, new_short = moved.calendar_link.removeprefix(service.CALENDAR_PATH + "/").split("/")
-    new_ics = service.calendar_file(salon.ports, SETTINGS, new_id, new_short)
+    moved = replies.answer(salon.ports, SETTINGS, token, "2026-12-03T10:00:00+08:00", "r1")
+    new_id, new_short = moved.calendar_link.removeprefix(replies.CALENDAR_PATH + "/").split("/")
+    new_ics = replies.calendar_file(salon.ports, SETTINGS, new_id, new_short)
     assert new_ics is not None and b"20261203T100000" in new_ics
-    assert service.calendar_file(salon.ports, SETTINGS, appt_id, short) is None  # the old time
+    assert replies.calendar_file(salon.ports, SETTINGS, appt_id, short) is None  # the old time
 
 
 def test_a_cancel_offers_nothing_for_the_calendar_and_a_bad_slot_is_refused_not_crashed() -> None:
@@ -164,9 +165,9 @@ def test_a_cancel_offers_nothing_for_the_calendar_and_a_bad_slot_is_refused_not_
     )
     salon.hour()
     page = reply_page(salon)
-    odd = service.answer(salon.ports, SETTINGS, choice(page, "Pick another time"), "soon", "r0")
+    odd = replies.answer(salon.ports, SETTINGS, choice(page, "Pick another time"), "soon", "r0")
     assert odd.status == 409 and "no longer free" in odd.message
-    cancelled = service.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1")
+    cancelled = replies.answer(salon.ports, SETTINGS, choice(page, "Cancel"), "", "r1")
     assert cancelled.status == 200 and cancelled.calendar_link == ""
 
 
@@ -205,16 +206,16 @@ def test_two_customers_picking_the_same_time_before_the_sheet_shows_it_get_it_on
     for appt_id in ("A1", "A2"):
         link = next(t for _, t, _ in salon.sms.sent if f"/ar/r/{appt_id}/" in t)
         short = link.split(f"/ar/r/{appt_id}/")[1].split()[0]
-        page = service.reply_page(salon.ports, SETTINGS, appt_id, short)
+        page = replies.reply_page(salon.ports, SETTINGS, appt_id, short)
         tokens[appt_id] = choice(page, "Pick another time")
     sheet = salon.blobs.get("appointments.csv")
     slot = "2026-12-03T11:00:00+08:00"
-    assert service.answer(salon.ports, SETTINGS, tokens["A1"], slot, "r1").status == 200
+    assert replies.answer(salon.ports, SETTINGS, tokens["A1"], slot, "r1").status == 200
     salon.blobs.put("appointments.csv", sheet.body)  # type: ignore[union-attr]  # a lagging copy
-    second = service.answer(salon.ports, SETTINGS, tokens["A2"], slot, "r2")
+    second = replies.answer(salon.ports, SETTINGS, tokens["A2"], slot, "r2")
     assert second.status == 409 and "no longer free" in second.message
     assert (
-        service.answer(
+        replies.answer(
             salon.ports, SETTINGS, tokens["A2"], slot.replace("11:00", "11:30"), "r3"
         ).status
         == 200
@@ -250,10 +251,10 @@ def test_a_cancel_that_failed_after_writing_the_sheet_is_finished_by_the_next_ta
     token = choice(reply_page(salon), "Cancel")
     salon.tables.faults.fail_next("put_many")  # closing the old chain, after sheet and reply
     with pytest.raises(InjectedFault):
-        service.answer(salon.ports, SETTINGS, token, "", "r1")
+        replies.answer(salon.ports, SETTINGS, token, "", "r1")
     assert "2026-12-02 14:30,cancelled" in salon.blobs.get("appointments.csv").body.decode()  # type: ignore[union-attr]
     assert salon.chat.posted == []  # staff not told yet
-    again = service.answer(salon.ports, SETTINGS, token, "", "r2")
+    again = replies.answer(salon.ports, SETTINGS, token, "", "r2")
     assert again.status == 200 and "cancelled" in again.message
     [notice] = salon.chat.posted
     assert notice.text.startswith("*Slot freed: Mei cancelled A1")
@@ -268,7 +269,7 @@ def test_when_staff_cannot_be_told_the_admin_is() -> None:
     )
     salon.hour()
     salon.chat.faults.fail_next("post")
-    done = service.answer(salon.ports, SETTINGS, choice(reply_page(salon), "Cancel"), "", "r1")
+    done = replies.answer(salon.ports, SETTINGS, choice(reply_page(salon), "Cancel"), "", "r1")
     assert done.status == 200
     [mail] = salon.mailer.sent
     assert mail.to == ("owner@example.com",) and mail.subject.startswith("Staff could not be told")

@@ -14,6 +14,7 @@ from backoffice.core import appointment_reminder as ar
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
+from backoffice.services import appointment_replies as replies
 from backoffice.services.appointment_summary import summary
 
 
@@ -31,9 +32,9 @@ def a_week_of_replies() -> Salon:
     for appt_id, label in (("A1", "Confirm"), ("A2", "Cancel")):
         link = next(text for to, text, _ in salon.sms.sent if text and appt_id in text)
         short = link.split(f"/ar/r/{appt_id}/")[1].split()[0]
-        page = service.reply_page(salon.ports, SETTINGS, appt_id, short)
+        page = replies.reply_page(salon.ports, SETTINGS, appt_id, short)
         token = next(c.token for c in page.choices if c.label == label)
-        assert service.answer(salon.ports, SETTINGS, token, "", f"r-{appt_id}").status == 200
+        assert replies.answer(salon.ports, SETTINGS, token, "", f"r-{appt_id}").status == 200
     salon.clock.set(datetime(2026, 12, 2, 23, 0, tzinfo=SG))
     salon.hour()
     salon.clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=SG))  # Monday morning
@@ -131,7 +132,7 @@ def test_an_edit_corrects_the_proposal_and_a_reply_link_cannot_decide_it() -> No
     assert done.accepted
     [raj] = service.load_documents(salon.ports, SETTINGS).appointments
     assert raj.starts_at == datetime(2026, 12, 4, 11, 0, tzinfo=SG)
-    refused = service.answer(salon.ports, SETTINGS, tokens["Discard"], "", "r2")
+    refused = replies.answer(salon.ports, SETTINGS, tokens["Discard"], "", "r2")
     assert refused.status == 409  # a proposal's link does not answer an appointment
 
 

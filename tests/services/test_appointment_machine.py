@@ -19,6 +19,7 @@ from salon import SETTINGS, SG, Salon
 from backoffice.adapters.fake.faults import InjectedFault
 from backoffice.core.business_time import is_quiet
 from backoffice.services import appointment_reminder as service
+from backoffice.services import appointment_replies as replies
 
 START = datetime(2026, 12, 1, 7, 0, tzinfo=SG)
 HEADER = "appt_id,customer_name,phone,email,starts_at,timezone,status"
@@ -139,13 +140,13 @@ class AppointmentMachine(RuleBasedStateMachine):
             return
         link = data.draw(st.sampled_from(texts)).split("/ar/r/")[1].split()[0]
         appt_id, short = link.split("/")
-        page = self._guarded(lambda: service.reply_page(self.salon.ports, SETTINGS, appt_id, short))
+        page = self._guarded(lambda: replies.reply_page(self.salon.ports, SETTINGS, appt_id, short))
         if page is None or page.status != 200:
             return
         token = next(c.token for c in page.choices if c.label == label)
         slot = ""
         if label == "Pick another time":
-            listing = self._guarded(lambda: service.slots_page(self.salon.ports, SETTINGS, token))
+            listing = self._guarded(lambda: replies.slots_page(self.salon.ports, SETTINGS, token))
             if listing is None or not listing.choices:
                 return
             slot = data.draw(st.sampled_from(listing.choices)).value
@@ -157,7 +158,7 @@ class AppointmentMachine(RuleBasedStateMachine):
         chain = current["chain_id"]
         sheet = self.salon.blobs.get("appointments.csv")
         result = self._guarded(
-            lambda: service.answer(self.salon.ports, SETTINGS, token, slot, f"r{self.requests}")
+            lambda: replies.answer(self.salon.ports, SETTINGS, token, slot, f"r{self.requests}")
         )
         tries, landed = 1, False
         if result is None:
@@ -167,7 +168,7 @@ class AppointmentMachine(RuleBasedStateMachine):
                 getattr(self.salon, port).faults.clear()
             self.requests += 1
             tries = 2
-            result = service.answer(self.salon.ports, SETTINGS, token, slot, f"r{self.requests}")
+            result = replies.answer(self.salon.ports, SETTINGS, token, slot, f"r{self.requests}")
             replied = {(r["chain_id"], r["reply"]) for r in self.salon.tables.scan(service.REPLIES)}
             # Landed, and only telling staff failed (a double fault: the admin too), or not.
             landed = (chain, _ACTIONS[label]) in replied
