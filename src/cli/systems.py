@@ -98,6 +98,7 @@ def expiry_watcher() -> System:
 
 
 def appointment_reminder() -> System:
+    from backoffice.core import appointment_intake as booking
     from backoffice.core import appointment_reminder as ar
     from backoffice.core.sheet import read_csv
     from backoffice.services import appointment_reminder as service
@@ -125,7 +126,7 @@ def appointment_reminder() -> System:
         from backoffice.adapters.local.model import HeuristicModel
 
         return HeuristicModel(
-            lambda subject, text, sender: ar.heuristic_booking(
+            lambda subject, text, sender: booking.heuristic_booking(
                 subject,
                 text,
                 sender,

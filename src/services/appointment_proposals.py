@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from backoffice.core import appointment_intake as booking
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.settings import Settings
 from backoffice.core.tokens import LinkClaim
@@ -27,7 +28,7 @@ def propose_from_event(ports: Ports, settings: Settings, event: CalendarEvent) -
     """A timed event tagged #appt: its start is the appointment's, its title the customer, the
     first phone number and email address in its description the contact."""
     tagged = proposals.tagged_event(event, CALENDAR_TAG)
-    phone, email = ar.contact_in(tagged.description, settings.default_country)
+    phone, email = booking.contact_in(tagged.description, settings.default_country)
     problems = []
     if len(event.start) <= len("2026-12-01"):
         problems.append("the event lasts all day: add the time to starts_at")

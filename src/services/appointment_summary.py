@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backoffice.core import appointment_reminder as ar
+from backoffice.core import appointment_summary as week
 from backoffice.core.keys import move_key
 from backoffice.core.settings import Settings
 from backoffice.ports import Model
@@ -31,14 +32,14 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     zone = ZoneInfo(settings.timezone)
     end = now.date() - timedelta(days=now.weekday() + 1)
     start = end - timedelta(days=6)
-    facts = ar.week_facts(
+    facts = week.week_facts(
         load_documents(ports, settings).appointments,
         [*_sent(ports.tables.scan(SENDS), zone), *_sent(ports.tables.scan(ARCHIVE), zone)],
         [_reply(row, zone) for row in ports.tables.scan(REPLIES)],
         start,
         end,
     )
-    text = engine.narrate(model, ar.SUMMARY_INSTRUCTIONS, facts, "this week")
+    text = engine.narrate(model, week.SUMMARY_INSTRUCTIONS, facts, "this week")
     subject = f"Appointments: the week of {start:%d %B %Y}"
     recipients = dict.fromkeys(r for r in (settings.staff_channel, settings.admin) if r)
     deliveries = []
@@ -53,10 +54,10 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     return deliveries
 
 
-def _sent(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[ar.Activity]:
+def _sent(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[week.Activity]:
     """Sends are stamped in UTC; the week is the business's."""
     return [
-        ar.Activity(
+        week.Activity(
             row["appt_id"], datetime.fromisoformat(row["sent_at"]).astimezone(zone), row["window"]
         )
         for row in rows
@@ -64,6 +65,6 @@ def _sent(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[ar.Activity]:
     ]
 
 
-def _reply(row: dict[str, Any], zone: ZoneInfo) -> ar.Activity:
+def _reply(row: dict[str, Any], zone: ZoneInfo) -> week.Activity:
     at = datetime.fromisoformat(row["replied_at"].split("#", 1)[0]).astimezone(zone)
-    return ar.Activity(row["appt_id"], at, row["reply"])
+    return week.Activity(row["appt_id"], at, row["reply"])

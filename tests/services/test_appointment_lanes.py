@@ -11,6 +11,7 @@ from salon import SETTINGS, SG, Salon
 
 from backoffice.adapters.local.model import NoModel
 from backoffice.core import appointment_reminder as ar
+from backoffice.core import appointment_summary as week
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
@@ -67,10 +68,10 @@ def test_without_a_model_the_summary_is_the_facts_saying_why() -> None:
 def test_week_facts_count_only_the_week_asked_for() -> None:
     mei = ar.Appointment("A1", "Mei", datetime(2026, 12, 2, 14, 30, tzinfo=SG), 2)
     sent = [
-        ar.Activity("A1", datetime(2026, 12, 1, 14, 0, tzinfo=SG), "first_reminder"),
-        ar.Activity("A1", datetime(2026, 11, 29, 14, 0, tzinfo=SG), "first_reminder"),
+        week.Activity("A1", datetime(2026, 12, 1, 14, 0, tzinfo=SG), "first_reminder"),
+        week.Activity("A1", datetime(2026, 11, 29, 14, 0, tzinfo=SG), "first_reminder"),
     ]
-    facts = ar.week_facts([mei], sent, [], date(2026, 11, 30), date(2026, 12, 6))
+    facts = week.week_facts([mei], sent, [], date(2026, 11, 30), date(2026, 12, 6))
     assert "reminders sent          1" in facts and "Wed 2 Dec 14:30  Mei" in facts
 
 
