@@ -29,14 +29,6 @@ REGION = "ap-southeast-1"
 RAW_MIME = f"ar-raw-mime-{ACCOUNT}"  # the name the template gives the bucket
 EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/appointment-reminder"
 TEMPLATE = Path(__file__).parents[2] / "deploy/appointment-reminder.yaml"
-TABLES = {
-    "SendsTable": "ar-sends",
-    "RepliesTable": "ar-replies",
-    "AuditTable": "ar-audit",
-    "ArchiveTable": "ar-sends-archive",
-    "NoncesTable": "ar-link-nonces",
-    "ProposalsTable": "ar-proposals",
-}
 SHEET = (
     "appt_id,customer_name,phone,email,service,starts_at,duration_min,staff,timezone,status\n"
     "A1,Mei Tan,9123 4567,,default,2026-12-02 14:00,,,,\n"
@@ -79,7 +71,6 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             TEMPLATE,
             REGION,
             names={
-                **{logical: f"prod-{name}" for logical, name in TABLES.items()},
                 "AppointmentsBucket": "ar-appointments-source",
                 "RulesBucket": "ar-rules-source",
                 "SourcePdfsBucket": "ar-source-pdfs",
@@ -87,10 +78,12 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                 "TextractPublishRole": "textract",
             },
             parameters={"SenderEmail": "salon@example.com"},
+            table_prefix="prod-",
         )
         roles.record(wiring._session())
         roles.watch_handlers(handlers, monkeypatch)
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="ar-deferred")
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name=roles.schedule_group())
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_tables(dynamodb, system.tables, "prod-")
         s3 = boto3.client("s3", region_name=REGION)
@@ -111,13 +104,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         sqs = boto3.client("sqs", region_name=REGION)
         events = boto3.client("events", region_name=REGION)
-        queue = route_moves(
-            events,
-            sqs,
-            "ar-moves",
-            "backoffice.ar",
-            ["ar.first_reminder", "ar.second_reminder", "ar.gap_alert"],
-        )
+        queue = route_moves(events, sqs, *roles.moves_rule())
         yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
         _clear_caches()
         assert roles.refused() == [], "calls the template's roles do not allow"

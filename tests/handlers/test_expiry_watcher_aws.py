@@ -29,14 +29,6 @@ REGION = "us-east-1"
 EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/expiry-watcher"
 TEMPLATE = Path(__file__).parents[2] / "deploy/expiry-watcher.yaml"
 RAW_MIME = f"ew-raw-mime-{ACCOUNT}"  # the name the template gives the bucket
-TABLE_IDS = {
-    "PingsTable": "ew-pings",
-    "AckTable": "ew-ack",
-    "AuditTable": "ew-audit",
-    "ArchiveTable": "ew-pings-archive",
-    "NoncesTable": "ew-link-nonces",
-    "ProposalsTable": "ew-proposals",
-}
 SAMPLES = Path(__file__).parents[2] / "../shared/fixtures/aws-events"
 DISPATCH_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ew-dispatch"
 REGISTRY = (
@@ -79,7 +71,6 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             TEMPLATE,
             REGION,
             names={
-                **{logical: f"prod-{name}" for logical, name in TABLE_IDS.items()},
                 "RegistryBucket": "ew-registry-source",
                 "RulesBucket": "ew-rules-source",
                 "SourcePdfsBucket": "ew-source-pdfs",
@@ -87,10 +78,12 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                 "TextractPublishRole": "textract",
             },
             parameters={"SenderEmail": "watcher@example.com"},
+            table_prefix="prod-",
         )
         roles.record(wiring._session())
         roles.watch_handlers(handlers, monkeypatch)
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="ew-deferred")
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name=roles.schedule_group())
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_tables(dynamodb, TABLES, "prod-")
         s3 = boto3.client("s3", region_name=REGION)
@@ -115,13 +108,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         sqs = boto3.client("sqs", region_name=REGION)
         events = boto3.client("events", region_name=REGION)
-        queue = route_moves(
-            events,
-            sqs,
-            "ew-moves",
-            "backoffice.ew",
-            ["ew.first_alert", "ew.reminder", "ew.escalate"],
-        )
+        queue = route_moves(events, sqs, *roles.moves_rule())
         yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
         _clear_caches()
         assert roles.refused() == [], "calls the template's roles do not allow"

@@ -25,14 +25,26 @@ class Roles:
         region: str,
         names: Mapping[str, str],
         parameters: Mapping[str, str],
+        table_prefix: str = "",
     ) -> None:
         self.template, problems = decode(str(template))
         assert not problems, problems
         self.region = region
         self.names = dict(names)  # logical id -> physical name, for tables and buckets
         self.parameters = dict(parameters)
+        self.table_prefix = table_prefix  # the tests create the template's tables under it
         self.calls: list[tuple[str, str, str, dict[str, str]]] = []
         self._function: str | None = None
+
+    def moves_rule(self) -> tuple[str, str, list[str]]:
+        """The bus rule that feeds dispatch: its name, event source and detail types, so the
+        tests route exactly what the deployed rule would."""
+        rule = self.template["Resources"]["MovesRule"]["Properties"]
+        pattern = rule["EventPattern"]
+        return rule["Name"], pattern["source"][0], list(pattern["detail-type"])
+
+    def schedule_group(self) -> str:
+        return str(self.template["Resources"]["OneOffGroup"]["Properties"]["Name"])
 
     def record(self, session: Any) -> None:
         """Watch every client the session makes (the wiring's one session)."""
@@ -173,7 +185,9 @@ class Roles:
             return self._arn(name)
         if "BucketName" in props:
             return str(self._resolve(props["BucketName"]))
-        return self.names.get(name, props.get("TableName", name))
+        if "TableName" in props:
+            return self.names.get(name, self.table_prefix + props["TableName"])
+        return self.names.get(name, name)
 
     def _arn(self, name: str) -> str:
         resource = self.template["Resources"][name]
