@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tick import Counting
+from tick import counted
 
 from backoffice.cli.running import run_tick
 from backoffice.cli.systems import appointment_reminder
@@ -79,21 +79,10 @@ def main() -> int:
                 NOW,
             )
             calls = Counter()
-            counted = ports.__class__(
-                clock=ports.clock,
-                tables=Counting(ports.tables, calls, "tables"),
-                blobs=Counting(ports.blobs, calls, "blobs"),
-                sheet=ports.sheet,
-                scheduler=ports.scheduler,
-                mailer=ports.mailer,
-                chat=ports.chat,
-                bus=ports.bus,
-                sms=ports.sms,
-            )
             parsed_documents.cache_clear()  # each hourly run starts cold, as a new process would
             started = time.perf_counter()
             deliveries, _ = run_tick(
-                appointment_reminder(), counted, settings, events, ports.scheduler.due
+                appointment_reminder(), counted(ports, calls), settings, events, ports.scheduler.due
             )  # type: ignore[attr-defined]
             tick_times.append(time.perf_counter() - started)
             sent = sum(1 for d in deliveries if d.status == "sent")
