@@ -59,6 +59,7 @@ class AppointmentMachine(RuleBasedStateMachine):
         self._stamp_deliveries()
         self.cancelled: dict[str, datetime] = {}
         self.confirmed: dict[str, datetime] = {}
+        self.moved: dict[str, datetime] = {}  # appointment -> when a customer last moved it
         self.seen: list[dict[str, Any]] = []
         self.requests = 0
 
@@ -182,6 +183,8 @@ class AppointmentMachine(RuleBasedStateMachine):
                 self.confirmed.setdefault(chain, now)
             else:
                 self.cancelled.setdefault(chain, now)  # cancel, or the old chain of a move
+            if label == "Pick another time":
+                self.moved[appt_id] = now
 
     @rule(hours=st.integers(1, 60), half=st.booleans(), phone=st.booleans())
     def book(self, hours: int, half: bool, phone: bool) -> None:
@@ -213,6 +216,8 @@ class AppointmentMachine(RuleBasedStateMachine):
         )
         self.salon.ports.sheet.update_cell(appointment.appt_id, column, value)
         self.cancelled.setdefault(appointment.chain_id, self.salon.clock.now())
+        if moved:
+            self.moved[appointment.appt_id] = self.salon.clock.now()
 
     @invariant()
     def each_window_at_most_once(self) -> None:
@@ -235,6 +240,16 @@ class AppointmentMachine(RuleBasedStateMachine):
             chain = _chain_from_key(key)
             if chain in self.confirmed and key.endswith(("second_reminder", "gap_alert")):
                 assert when <= self.confirmed[chain], key
+
+    @invariant()
+    def a_move_re_arms_exactly_one_new_chain(self) -> None:
+        for appt_id, when in self.moved.items():
+            chains = {
+                _chain_from_key(key)
+                for at, key, _ in self.delivered
+                if at > when and key.startswith(f"ar:{appt_id}:") and _chain_from_key(key)
+            }
+            assert len(chains) <= 1, chains
 
     @invariant()
     def no_sms_in_quiet_hours(self) -> None:
