@@ -161,7 +161,8 @@ def test_next_allowed_is_the_first_allowed_minute(when: datetime, cal: Calendar)
     if result > when:
         # Nothing allowed in between: the minute just before was not allowed either.
         assert result.second == 0 and result.microsecond == 0
-        before = result - timedelta(minutes=1)
+        # The real minute before (in UTC): wall-clock arithmetic would land inside a DST gap.
+        before = (result.astimezone(UTC) - timedelta(minutes=1)).astimezone(result.tzinfo)
         assert before < when or not is_allowed(before, cal)
         if result - when <= timedelta(hours=6):
             probe = when
