@@ -406,12 +406,6 @@ def _zone_name(when: datetime) -> str:
     return when.tzinfo.key if isinstance(when.tzinfo, ZoneInfo) else ""
 
 
-def deliverable(move: Move, next_allowed_at: datetime) -> bool:
-    """A move deferred by quiet hours is dropped when it could only go out at or after the
-    start (then it is recorded as skipped)."""
-    return next_allowed_at < move.starts_at
-
-
 # --- replies -----------------------------------------------------------------------------------
 
 

@@ -110,16 +110,6 @@ def test_confirm_stops_the_second_reminder_and_the_gap_alert_cancel_stops_all() 
     assert ar.plan_tick([appt(1.5, cancelled=True)], EMPTY, RULES, NOW, "C1").moves == ()
 
 
-def test_a_deferred_move_that_would_land_after_the_start_is_dropped() -> None:
-    [move] = [
-        m
-        for m in ar.plan_tick([appt(2)], EMPTY, RULES, NOW, "C1").moves
-        if m.window == "second_reminder"
-    ]
-    assert ar.deliverable(move, NOW + timedelta(hours=1))
-    assert not ar.deliverable(move, NOW + timedelta(hours=2))
-
-
 def test_free_slots_skip_taken_closed_and_overrunning_times() -> None:
     taken = [datetime(2026, 12, 2, 9, 0, tzinfo=SG), datetime(2026, 12, 2, 10, 15, tzinfo=SG)]
     slots = ar.free_slots(RULES.booking, taken, NOW, SG, 30)

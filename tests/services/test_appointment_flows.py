@@ -51,6 +51,8 @@ def test_quiet_hours_defer_a_text_and_drop_one_that_would_arrive_too_late() -> N
         hour=8
     ) + timedelta(days=1)
     assert by_id["A2"].status == "skipped"
+    recorded = {(r["appt_id"], r["window"], r["status"]) for r in salon.tables.scan(service.SENDS)}
+    assert ("A2", by_id["A2"].move, "skipped") in recorded  # dropped, and recorded as skipped
     assert salon.sms.sent == []
     salon.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=SG))
     delivered = [(d.subject, d.move, d.status) for d in salon.hour()]
