@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from backoffice.cli import report
-from backoffice.cli.workspace import UserError, check_workspace, write_example
+from backoffice.cli.workspace import UserError, check_workspace, workspace_notes, write_example
 from backoffice.core.business_time import local_at
 from backoffice.core.documents import DocumentError
 from backoffice.core.settings import SYSTEMS, Settings
@@ -118,7 +118,12 @@ def _init(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     problems = check_workspace(args.workspace)
     print(report.problems_text(problems))
-    return 1 if problems else 0
+    if problems:
+        return 1
+    notes = workspace_notes(args.workspace)
+    if notes:
+        print("\n".join(["", f"Worth knowing ({len(notes)}):", *(f"- {n}" for n in notes)]))
+    return 0
 
 
 def _tick(args: argparse.Namespace) -> int:

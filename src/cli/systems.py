@@ -41,6 +41,8 @@ class System:
     load_voice: Callable[[str], object]
     serve: Callable[[dict[str, Any], Ports, Settings], dict[str, Any]]
     intake: Intake
+    # Worth knowing but not wrong (long texts, say): (sheet, rules, voice texts, settings).
+    notes: Callable[[str, str, str, Settings], list[str]] = lambda *_: []
 
     def tick_times(self, start: datetime, days: int, settings: Settings) -> Iterable[datetime]:
         """Every scheduled tick from the day of `start` for `days` days."""
@@ -122,6 +124,19 @@ def appointment_reminder() -> System:
 
     from backoffice.handlers.appointment_reminder import handle_reply
 
+    def notes(sheet: str, rules: str, voice: str, settings: Settings) -> list[str]:
+        if "link_secret" not in settings.secrets:
+            return []  # a problem already; texts cannot be measured without their links
+        docs = service.parsed_documents(
+            sheet,
+            rules,
+            voice,
+            settings.timezone,
+            settings.default_country,
+            settings.dayfirst,
+        )
+        return service.long_texts(docs, settings)
+
     def model(settings: Settings, today: date) -> Model:
         from backoffice.adapters.local.model import HeuristicModel
 
@@ -147,6 +162,7 @@ def appointment_reminder() -> System:
         load_voice=service.load_voice,
         serve=handle_reply,
         intake=Intake(ar.COLUMNS, (), ("starts_at",), "", model),
+        notes=notes,
     )
 
 

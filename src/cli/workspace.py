@@ -87,6 +87,14 @@ def check_workspace(workspace: Path) -> list[Problem]:
         return [*problems, _problem(error)]
 
 
+def workspace_notes(workspace: Path) -> list[str]:
+    """What `check` mentions without calling it a problem; nothing when the files have problems."""
+    settings = load_settings(_read(workspace, SETTINGS_FILE), SETTINGS_FILE)
+    system = system_for(settings)
+    texts = [_read(workspace, name) for name in (system.sheet_file, "rules.toml", "voice.toml")]
+    return system.notes(*texts, settings)
+
+
 def _read(workspace: Path, name: str) -> str:
     try:
         return (workspace / name).read_text(encoding="utf-8-sig")

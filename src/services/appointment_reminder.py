@@ -20,6 +20,7 @@ from backoffice.core.ics import event_ics
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import is_slack_channel, is_slack_user, read_csv
+from backoffice.core.sms import sms_segments
 from backoffice.core.templates import check, render
 from backoffice.core.tokens import nonce_for
 from backoffice.ports import (
@@ -213,9 +214,10 @@ def dispatch(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Del
         _record(ports.tables, move, overtaken, "skipped", now)
 
     def send() -> str:
+        if current is None:  # still_due refuses a move whose appointment is gone
+            raise RuntimeError(f"{move.appt_id} is no longer in the sheet")
         voice = docs.voice[move.window]
-        link = reply_link(settings, current) if current else ""
-        fields = _fields(current, move, link)
+        fields = message_fields(current, reply_link(settings, current))
         if move.window == "gap_alert":
             text = render(voice["text"], fields)
             return deliver_text(ports, move.to[0], text, text, (), move.key)
@@ -244,7 +246,7 @@ def _remind(
     ports: Ports,
     settings: Settings,
     move: ar.Move,
-    appointment: ar.Appointment | None,
+    appointment: ar.Appointment,
     voice: Mapping[str, str],
     fields: Mapping[str, str],
     now: datetime,
@@ -261,17 +263,14 @@ def _remind(
                 raise  # retried later, then the admin hears of it
     if not address:
         raise RuntimeError(f"{move.appt_id}: the number opted out of texts and there is no email")
-    attachments: tuple[Attachment, ...] = ()
-    if appointment is not None:
-        ics = appointment_ics(appointment, now)
-        attachments = (Attachment("appointment.ics", "text/calendar", ics),)
+    ics = Attachment("appointment.ics", "text/calendar", appointment_ics(appointment, now))
     return ports.mailer.send(
         Email(
             to=(address,),
             subject=render(voice["subject"], fields),
             text=render(voice["body"], fields),
             idempotency_key=move.key,
-            attachments=attachments,
+            attachments=(ics,),
         )
     )
 
@@ -297,16 +296,37 @@ def find_appointment(ports: Ports, settings: Settings, appt_id: str) -> ar.Appoi
     return next((a for a in docs.appointments if a.appt_id == appt_id), None)
 
 
-def _fields(appointment: ar.Appointment | None, move: ar.Move, link: str) -> dict[str, str]:
-    start = move.starts_at
+def message_fields(appointment: ar.Appointment, link: str) -> dict[str, str]:
+    """What the voice's placeholders stand for in one appointment's messages."""
+    start = appointment.starts_at
     return {
-        "customer_name": appointment.customer_name if appointment else "",
-        "appt_id": move.appt_id,
-        "service": appointment.service if appointment else "",
+        "customer_name": appointment.customer_name,
+        "appt_id": appointment.appt_id,
+        "service": appointment.service,
         "when": f"{start:%a} {start.day} {start:%b} at {start:%H:%M}",
-        "staff": appointment.staff if appointment else "",
+        "staff": appointment.staff,
         "link": link,
     }
+
+
+def long_texts(docs: Documents, settings: Settings) -> list[str]:
+    """Customers whose reminder text would be billed as more than one message (the name, the
+    time and the link measured as they would be sent)."""
+    notes = []
+    for appointment in docs.appointments:
+        if not appointment.phone:
+            continue
+        fields = message_fields(appointment, reply_link(settings, appointment))
+        for window in ar.CUSTOMER_WINDOWS:
+            text = render(docs.voice[window]["sms"], fields)
+            segments = sms_segments(text)
+            if segments > 1:
+                notes.append(
+                    f"{ar.SHEET_FILE}:{appointment.line} {appointment.appt_id}: the "
+                    f"{window.replace('_', ' ')} text is {len(text)} characters, sent as "
+                    f"{segments} messages; shorten voice.toml [{window}] sms to save cost"
+                )
+    return notes
 
 
 REPLY_PATH = "/ar/r"

@@ -439,3 +439,23 @@ def test_serve_answers_a_text_link_and_downloads_the_calendar_file(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_check_names_the_texts_that_would_cost_two_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "salon"
+    run(capsys, "init", "appointment-reminder", str(target))
+    sheet = target / "appointments.csv"
+    rows = [r for r in sheet.read_text().splitlines() if not r.startswith(("A-104", "A-105"))]
+    # "ë" is not in the GSM alphabet: the whole text goes as UCS-2, 70 characters a message.
+    rows.append(f"A-107,Zoë Tan,+6591234571,,default,{TODAY.isoformat()} 10:00,,,,")
+    sheet.write_text("\n".join(rows) + "\n")
+    code, out, _ = run(capsys, "check", "--workspace", str(target))
+    assert code == 0 and "No problems found." in out
+    notes = [line for line in out.splitlines() if line.startswith("- ")]
+    assert [n.split(": the ")[1].split(" text")[0] for n in notes] == [
+        "first reminder",
+        "second reminder",
+    ]
+    assert all("A-107" in n and "sent as 2 messages" in n for n in notes)
