@@ -275,3 +275,23 @@ def test_when_staff_cannot_be_told_the_admin_is() -> None:
     assert done.status == 200
     [mail] = salon.mailer.sent
     assert mail.to == ("owner@example.com",) and mail.subject.startswith("Staff could not be told")
+
+
+def test_a_spent_or_tampered_answer_changes_nothing_but_the_audit_trail() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    token = choice(reply_page(salon), "Cancel")
+    tables_before = salon.tables.snapshot()
+    sheet_before = salon.blobs.get("appointments.csv")
+    for tampered in (token[:-2] + ("xx" if not token.endswith("xx") else "yy"), "nonsense", ""):
+        refused = replies.answer(salon.ports, SETTINGS, tampered, "", f"r-{tampered[:4]}")
+        assert refused.status == 400
+    after = salon.tables.snapshot()
+    audit = after.pop(service.AUDIT)
+    assert len(audit) == 3 and {r["action"] for r in audit.values()} == {"rejected"}
+    assert after == {k: v for k, v in tables_before.items() if k != service.AUDIT}
+    assert salon.blobs.get("appointments.csv") == sheet_before and salon.chat.posted == []
+    assert replies.answer(salon.ports, SETTINGS, token, "", "r1").status == 200
+    assert replies.answer(salon.ports, SETTINGS, token, "", "r2").status == 409  # spent
