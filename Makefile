@@ -32,7 +32,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev $(MYPY_ROOT)/backoffice
-	MYPYPATH=$(MYPY_ROOT) $(BIN)/mypy -p backoffice.core -p backoffice.ports
+	MYPYPATH=$(MYPY_ROOT) $(BIN)/mypy -p backoffice
 
 test: lint typecheck
 	$(BIN)/pytest

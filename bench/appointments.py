@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from attrs import evolve
 from tick import counted
 
 from backoffice.cli.running import run_tick
-from backoffice.cli.systems import appointment_reminder
 from backoffice.cli.workspace import write_example
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.sheet import read_csv
-from backoffice.handlers.wiring import local_ports, read_settings
-from backoffice.services.appointment_reminder import parsed_documents
+from backoffice.handlers.machine import local_ports
+from backoffice.handlers.wiring import read_settings
+from backoffice.services.appointment_reminder import SYSTEM, parsed_documents
 
 SG = ZoneInfo("Asia/Singapore")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SG)
@@ -47,8 +48,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     text = sheet(args.rows)
-    rules = ar.load_rules(
-        (Path(__file__).parents[1] / "src/cli/examples/appointment-reminder/rules.toml").read_text()
+    rules = evolve(
+        ar.load_rules(
+            (
+                Path(__file__).parents[1] / "src/cli/examples/appointment-reminder/rules.toml"
+            ).read_text()
+        ),
+        staff_channel="C0STAFF001",
     )
     table, _ = read_csv(text, "appointments.csv")
     parse_times, plan_times, tick_times = [], [], []
@@ -59,31 +65,30 @@ def main() -> int:
         )
         parse_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        plan = ar.plan_tick(rows, ar.State.of((), ()), rules, NOW, "C0STAFF001")
+        plan = ar.plan_tick(rows, ar.State.of((), ()), rules, NOW)
         plan_times.append(time.perf_counter() - started)
     calls: Counter[str] = Counter()
     sent = 0
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as folder:
             workspace = Path(folder) / "salon"
-            write_example("appointment-reminder", workspace, NOW.date())
+            write_example(SYSTEM, workspace, NOW.date())
             (workspace / "appointments.csv").write_text(text)
             settings = read_settings(workspace)
             events: list[dict[str, Any]] = []
             ports = local_ports(
-                workspace,
-                settings,
-                appointment_reminder().tables,
-                "appointments.csv",
-                lambda _t, d, sink=events.append: sink(d),
-                NOW,
+                workspace, settings, SYSTEM, lambda _t, d, sink=events.append: sink(d), NOW
             )
             calls = Counter()
             parsed_documents.cache_clear()  # each hourly run starts cold, as a new process would
             started = time.perf_counter()
             deliveries, _ = run_tick(
-                appointment_reminder(), counted(ports, calls), settings, events, ports.scheduler.due
-            )  # type: ignore[attr-defined]
+                SYSTEM,
+                counted(ports, calls),
+                settings,
+                events,
+                ports.scheduler.due,  # type: ignore[attr-defined]
+            )
             tick_times.append(time.perf_counter() - started)
             sent = sum(1 for d in deliveries if d.status == "sent")
     print(

@@ -26,7 +26,7 @@ handler = getattr(handlers, "{name}")
 from backoffice.handlers import wiring
 from backoffice.core.settings import load_settings
 settings = load_settings(open("{example}").read())
-wiring.aws_ports(settings, wiring.{module}_system())
+wiring.aws_ports(settings, handlers.SYSTEM)
 wired = time.perf_counter()
 for service in {clients}:
     wiring.aws_client(service)

@@ -26,13 +26,13 @@ from zoneinfo import ZoneInfo
 from attrs import evolve
 
 from backoffice.cli.running import run_tick
-from backoffice.cli.systems import expiry_watcher
 from backoffice.cli.workspace import write_example
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.sheet import read_csv
-from backoffice.handlers.wiring import local_ports, read_settings
+from backoffice.handlers.machine import local_ports
+from backoffice.handlers.wiring import read_settings
+from backoffice.ports import Ports
 from backoffice.services import expiry_watcher as service
-from backoffice.services.runtime import Ports
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=NY)  # a Tuesday, inside business hours
@@ -139,7 +139,7 @@ def full_tick(text: str, repeat: int, digest: bool) -> tuple[float, Counter[str]
         nonlocal sends, calls
         with tempfile.TemporaryDirectory() as folder:
             workspace = Path(folder) / "ew"
-            write_example("expiry-watcher", workspace, NOW.date())
+            write_example(service.SYSTEM, workspace, NOW.date())
             (workspace / "registry.csv").write_text(text)
             if not digest:
                 toml = workspace / "backoffice.toml"
@@ -149,19 +149,18 @@ def full_tick(text: str, repeat: int, digest: bool) -> tuple[float, Counter[str]
             settings = read_settings(workspace)
             events: list[dict[str, Any]] = []
             ports = local_ports(
-                workspace,
-                settings,
-                service.TABLES,
-                "registry.csv",
-                lambda _t, d: events.append(d),
-                NOW,
+                workspace, settings, service.SYSTEM, lambda _t, d: events.append(d), NOW
             )
             counter: Counter[str] = Counter()
             gc.collect()
             started = time.perf_counter()
             deliveries, _ = run_tick(
-                expiry_watcher(), counted(ports, counter), settings, events, ports.scheduler.due
-            )  # type: ignore[attr-defined]
+                service.SYSTEM,
+                counted(ports, counter),
+                settings,
+                events,
+                ports.scheduler.due,  # type: ignore[attr-defined]
+            )
             if measure:
                 times.append(time.perf_counter() - started)
             sends = sum(1 for d in deliveries if d.status == "sent")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backoffice.cli.running import RunReport
 from backoffice.core.digest import text_table
@@ -17,7 +19,7 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "sends": [
             {
                 "at": d.at.isoformat(),
-                "move": d.move,
+                "move": d.kind,
                 "subject": d.subject,
                 "to": list(d.to),
                 "channel": d.channel,
@@ -37,6 +39,11 @@ def dumps(report: RunReport) -> str:
     return json.dumps(as_json(report), indent=2, ensure_ascii=False)
 
 
+def _local(at: datetime | None, timezone: str) -> str:
+    """In the business's time, as the heading says (a customer's own zone may differ)."""
+    return at.astimezone(ZoneInfo(timezone)).strftime("%a %Y-%m-%d %H:%M") if at else ""
+
+
 def human(report: RunReport, heading: str) -> str:
     sends = report.sends()
     lines = [f"{heading} ({report.settings.system}, {report.settings.timezone})", ""]
@@ -47,7 +54,7 @@ def human(report: RunReport, heading: str) -> str:
             [
                 (
                     d.at.strftime("%a %Y-%m-%d %H:%M"),
-                    d.move.replace("_", " "),
+                    d.kind.replace("_", " "),
                     d.subject,
                     ", ".join(d.to),
                     d.channel,
@@ -64,8 +71,8 @@ def human(report: RunReport, heading: str) -> str:
                 ("until", "move", "item", "to"),
                 [
                     (
-                        d.until.strftime("%a %Y-%m-%d %H:%M") if d.until else "",
-                        d.move,
+                        _local(d.until, report.settings.timezone),
+                        d.kind.replace("_", " "),
                         d.subject,
                         ", ".join(d.to),
                     )
@@ -76,11 +83,16 @@ def human(report: RunReport, heading: str) -> str:
     skipped = report.skipped()
     if skipped:
         lines += ["", f"Dropped: they could only go out at or after the start ({len(skipped)}):"]
-        lines += [f"- {d.move.replace('_', ' ')} for {d.subject}" for d in skipped]
+        lines += [f"- {d.kind.replace('_', ' ')} for {d.subject}" for d in skipped]
+    if report.in_flight:
+        lines += ["", f"In flight: claimed, not confirmed yet ({len(report.in_flight)}):"]
+        lines += [
+            f"- {f.key} (retried after {f.lease_until} if its run died)" for f in report.in_flight
+        ]
     failed = report.failed()
     if failed:
         lines += ["", f"Could not be delivered, the admin was told ({len(failed)}):"]
-        lines += [f"- {d.move} for {d.subject} to {', '.join(d.to)}: {d.error}" for d in failed]
+        lines += [f"- {d.kind} for {d.subject} to {', '.join(d.to)}: {d.error}" for d in failed]
     lines += ["", problems_text(report.problems)]
     return "\n".join(lines)
 

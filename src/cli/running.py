@@ -5,20 +5,42 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
-from backoffice.cli.systems import System, system_for
+from backoffice.cli.workspace import refresh_documents, require_documents
 from backoffice.core.business_time import local_at
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.handlers.wiring import local_ports
+from backoffice.handlers.machine import local_ports
+from backoffice.ports import Ports
 from backoffice.services.engine import Delivery
-from backoffice.services.runtime import Ports
+from backoffice.services.registry import system_named
+from backoffice.services.system import System
+
+if TYPE_CHECKING:
+    from backoffice.adapters.fake import FakeScheduler, FakeTables
 
 Due = Callable[[datetime], list[tuple[str, dict[str, Any]]]]
+
+
+@frozen
+class InFlight:
+    key: str
+    lease_until: str  # when another run may retake it
+
+
+def in_flight(ports: Ports, system: System) -> tuple[InFlight, ...]:
+    """Messages claimed but not confirmed: being sent now, or left by a run that died (they go
+    out once their lease ends: a re-check is booked, and the next tick retakes them too)."""
+    rows = ports.tables.scan(system.storage.sends.name)
+    return tuple(
+        InFlight(str(row.get("key", "")), str(row.get("lease_until", "")))
+        for row in rows
+        if row.get("status") == "sending"
+    )
 
 
 @frozen
@@ -28,6 +50,7 @@ class RunReport:
     settings: Settings
     deliveries: tuple[Delivery, ...]
     problems: tuple[Problem, ...]
+    in_flight: tuple[InFlight, ...] = ()  # claimed by a send that has not confirmed (yet)
 
     def sends(self) -> list[Delivery]:
         sent = [d for d in self.deliveries if d.status == "sent"]
@@ -60,67 +83,44 @@ def run_tick(
 ) -> tuple[list[Delivery], tuple[Problem, ...]]:
     """One tick as the schedule runs it: due one-offs first, then the tick, then its moves."""
     deliveries = run_due(system, ports, settings, due)
-    problems = system.tick(ports, settings)
+    problems = system.tick(ports, settings).problems
     while events:
         deliveries.append(system.dispatch(ports, settings, events.pop(0)))
-    extra = system.after_tick(ports, settings)
-    if extra is not None:
-        deliveries.append(extra)
+    deliveries += system.reports(ports, settings)
     return deliveries, problems
 
 
 def tick_workspace(workspace: Path, settings: Settings, now: datetime | None) -> RunReport:
-    system = system_for(settings)
+    system = system_named(settings.system)
+    stale = refresh_documents(workspace, settings, system)
+    require_documents(workspace, system)
     events: list[dict[str, Any]] = []
     ports = local_ports(
-        workspace,
-        settings,
-        system.tables,
-        system.sheet_file,
-        lambda _type, detail: events.append(detail),
-        now,
+        workspace, settings, system, lambda _type, detail: events.append(detail), now
     )
     scheduler: Any = ports.scheduler
     deliveries, problems = run_tick(system, ports, settings, events, scheduler.due)
-    return RunReport(settings, tuple(deliveries), problems)
+    found = (*stale, *problems)
+    return RunReport(settings, tuple(deliveries), found, in_flight(ports, system))
 
 
 def preview_workspace(workspace: Path, settings: Settings, start: datetime, days: int) -> RunReport:
     """Every scheduled tick at or after `start`, for `days` days, as if nobody answers.
     Starts from the workspace's real state and writes nothing."""
-    from backoffice.adapters.fake import (
-        FakeBlobs,
-        FakeChat,
-        FakeClock,
-        FakeMailer,
-        FakeScheduler,
-        FakeSheet,
-        FakeSms,
-        FakeTables,
-    )
+    from backoffice.adapters.fake import FakeClock, FakeScheduler, FakeTables, fake_ports
     from backoffice.adapters.local.scheduling import InlineBus
 
-    system = system_for(settings)
+    system = system_named(settings.system)
     zone = ZoneInfo(settings.timezone)
     events: list[dict[str, Any]] = []
     clock = FakeClock(start)
-    tables = FakeTables(system.tables)
-    scheduler = FakeScheduler()
+    ports = fake_ports(clock, system.storage.all, InlineBus(lambda _, d: events.append(d)))
+    tables, scheduler = cast(FakeTables, ports.tables), cast(FakeScheduler, ports.scheduler)
     _copy_state(workspace, system, tables, scheduler)
-    blobs = FakeBlobs()
-    for name in (system.sheet_file, "rules.toml", "voice.toml"):
-        blobs.put(name, (workspace / name).read_bytes())
-    ports = Ports(
-        clock=clock,
-        tables=tables,
-        blobs=blobs,
-        sheet=FakeSheet([]),
-        scheduler=scheduler,
-        mailer=FakeMailer(),
-        chat=FakeChat(),
-        bus=InlineBus(lambda _type, detail: events.append(detail)),
-        sms=FakeSms(),
-    )
+    require_documents(workspace, system)
+    for name in (system.sheet.file, "rules.toml", "voice.toml"):
+        ports.blobs.put(name, (workspace / name).read_bytes())
+    stale = refresh_documents(workspace, settings, system, into=ports.blobs)
     end = local_at(start.date() + timedelta(days=days), time(0, 0), zone)
     deliveries: list[Delivery] = []
     problems: tuple[Problem, ...] = ()
@@ -137,10 +137,10 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
     for booking_time in _bookings_before(scheduler, end):
         clock.set(booking_time)
         deliveries += run_due(system, ports, settings, scheduler.due)
-    return RunReport(settings, tuple(deliveries), problems)
+    return RunReport(settings, tuple(deliveries), (*stale, *problems))
 
 
-def _bookings_before(scheduler: Any, limit: datetime) -> Iterable[datetime]:
+def _bookings_before(scheduler: FakeScheduler, limit: datetime) -> Iterable[datetime]:
     """The instants of bookings strictly before `limit`, earliest first, as they keep arriving."""
     while True:
         pending = [at for at, _ in scheduler.booked.values() if at < limit]
@@ -149,7 +149,9 @@ def _bookings_before(scheduler: Any, limit: datetime) -> Iterable[datetime]:
         yield min(pending)
 
 
-def _copy_state(workspace: Path, system: System, tables: Any, scheduler: Any) -> None:
+def _copy_state(
+    workspace: Path, system: System, tables: FakeTables, scheduler: FakeScheduler
+) -> None:
     """Start the simulation from the workspace's real state, read-only."""
     database = workspace / "state.db"
     if not database.exists():
@@ -157,8 +159,8 @@ def _copy_state(workspace: Path, system: System, tables: Any, scheduler: Any) ->
     from backoffice.adapters.local.scheduling import LocalScheduler
     from backoffice.adapters.local.tables import SqliteTables
 
-    source = SqliteTables(database, system.tables)
-    for schema in system.tables:
+    source = SqliteTables(database, system.storage.all)
+    for schema in system.storage.all:
         tables.put_many(schema.name, source.scan(schema.name))
     for name, (at, payload) in LocalScheduler(database).booked.items():
         scheduler.book(name, at, payload)

@@ -4,42 +4,41 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from backoffice.cli.systems import system_for
-from backoffice.core.documents import DocumentError
+from backoffice.core.documents import DocumentError, decode, line_of, load_toml, raise_all
 from backoffice.core.problems import Problem
-from backoffice.core.settings import SETTINGS_FILE, SYSTEMS, holiday_problem, load_settings
+from backoffice.core.settings import SETTINGS_FILE, Settings, holiday_problem
+from backoffice.handlers.wiring import read_settings
+from backoffice.ports import Blobs
+from backoffice.services.registry import SYSTEMS, system_named
+from backoffice.services.system import Documents, System
 
-EXAMPLE_FILES = {
-    "expiry-watcher": ("backoffice.toml", "rules.toml", "voice.toml", "registry.csv"),
-    "appointment-reminder": ("backoffice.toml", "rules.toml", "voice.toml", "appointments.csv"),
-}
-# {+40}: the date 40 days after today; {+1 10:00}: tomorrow at 10:00.
-_OFFSET = re.compile(r"\{\+(\d+)( \d\d:\d\d)?\}")
+# {+40}: the date 40 days after today; {+1 10:00}: tomorrow at 10:00; {-2}: two days ago.
+_OFFSET = re.compile(r"\{([+-]\d+)( \d\d:\d\d)?\}")
+# {link_secret}, {webhook_secret}: a fresh secret each
+_SECRET = re.compile(r"\{(\w+_secret)\}")
 
 
 class UserError(Exception):
     """Something the person running the command can fix; the message says what and where."""
 
 
-def write_example(system: str, target: Path, today: date) -> list[Path]:
+def write_example(system: System, target: Path, today: date) -> list[Path]:
     """Copy the system's example into `target`, with dates relative to today and a fresh secret."""
-    if system not in SYSTEMS:
-        raise ValueError(system)
-    if system not in EXAMPLE_FILES:
-        raise UserError(f"{system} has no example yet; available: {', '.join(EXAMPLE_FILES)}")
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target} is a file; choose a folder (new or empty)")
     target.mkdir(parents=True, exist_ok=True)
-    existing = [name for name in EXAMPLE_FILES[system] if (target / name).exists()]
+    existing = [name for name in system.example if (target / name).exists()]
     if existing:
         raise UserError(f"{target / existing[0]} already exists; choose an empty folder")
-    source = resources.files("backoffice.cli").joinpath("examples", system)
+    source = resources.files("backoffice.cli").joinpath("examples", system.name)
     written = []
-    for name in EXAMPLE_FILES[system]:
+    for name in system.example:
         text = source.joinpath(name).read_text(encoding="utf-8")
-        text = text.replace("{link_secret}", secrets.token_urlsafe(32))
+        text = _SECRET.sub(lambda m: secrets.token_urlsafe(32), text)
         text = _OFFSET.sub(
             lambda m: (today + timedelta(days=int(m.group(1)))).isoformat() + (m.group(2) or ""),
             text,
@@ -50,57 +49,109 @@ def write_example(system: str, target: Path, today: date) -> list[Path]:
     return written
 
 
+def load_workspace_settings(workspace: Path) -> Settings:
+    if not (workspace / SETTINGS_FILE).exists():
+        raise UserError(f"{workspace / SETTINGS_FILE} not found; run `backoffice init` first")
+    return read_settings(workspace)
+
+
+def refresh_documents(
+    workspace: Path, settings: Settings, system: System, into: Blobs | None = None
+) -> list[Problem]:
+    """The workspace's copies of its Google documents, brought up to date. When Google cannot be
+    reached (or the key cannot be read) the last copies are used and the problem says so; with
+    no copy to fall back on, it is an error."""
+    from backoffice.handlers.machine import mirror_documents
+
+    if not any(settings.source(doc).google for doc in ("sheet", "rules", "voice")):
+        return []
+    try:
+        mirror_documents(workspace, settings, system, into)
+    except Exception as error:  # Google, the network or the key: said, not raised
+        message = f"the Google documents could not be read ({error}); the last copies are used"
+        try:
+            require_documents(workspace, system)
+        except DocumentError:
+            raise DocumentError(SETTINGS_FILE, None, message.split(";")[0]) from None
+        return [Problem(SETTINGS_FILE, None, None, None, message)]
+    return []
+
+
 def check_workspace(workspace: Path) -> list[Problem]:
     """Every problem in the settings, rules, voice and sheet, not just the first."""
-    problems: list[Problem] = []
     try:
-        settings_text = (workspace / SETTINGS_FILE).read_text(encoding="utf-8-sig")
-        settings = load_settings(settings_text, SETTINGS_FILE)
-    except FileNotFoundError:
-        raise UserError(
-            f"{workspace / SETTINGS_FILE} not found; run `backoffice init` first"
-        ) from None
+        settings = load_workspace_settings(workspace)
     except DocumentError as error:
-        return [_problem(error)]
-    holidays = holiday_problem(settings, settings_text)
+        return error.problems()
+    try:
+        problems = refresh_documents(workspace, settings, system_named(settings.system))
+    except DocumentError as error:
+        return error.problems()
+    holidays = holiday_problem(settings, _read(workspace, SETTINGS_FILE))
     if holidays is not None:
-        problems.append(_problem(holidays))
-    system = system_for(settings)
+        problems += holidays.problems()
     if "link_secret" not in settings.secrets:
-        problems.append(
-            Problem(
-                SETTINGS_FILE,
-                None,
-                None,
-                None,
-                "missing [secrets] link_secret, needed to sign the links",
-            )
+        message = "missing [secrets] link_secret, needed to sign the links"
+        problems.append(Problem(SETTINGS_FILE, None, None, None, message))
+    system = system_named(settings.system)
+    try:
+        return [*problems, *system.check(documents(workspace, system), settings)]
+    except DocumentError as error:
+        return [*problems, *error.problems()]
+
+
+def documents(workspace: Path, system: System) -> Documents:
+    """The sheet, rules and voice of a workspace; every missing or unreadable one is named."""
+    require_documents(workspace, system)
+    return Documents(
+        sheet=_bytes(workspace, system.sheet.file),
+        rules=_read(workspace, "rules.toml"),
+        voice=_read(workspace, "voice.toml"),
+    )
+
+
+def require_documents(workspace: Path, system: System) -> None:
+    """Each document the system needs that the workspace lacks, with how to get one."""
+    missing = [
+        DocumentError(
+            name,
+            None,
+            f"{name} is missing from {workspace}; `backoffice init {system.name} EXAMPLE-DIR` "
+            "writes an example to copy it from",
         )
-    try:
-        system.load_voice(_read(workspace, "voice.toml"))
-    except DocumentError as error:
-        problems.append(_problem(error))
-    try:
-        sheet = _read(workspace, system.sheet_file)
-        return [*problems, *system.check(sheet, _read(workspace, "rules.toml"), settings)]
-    except DocumentError as error:
-        return [*problems, _problem(error)]
+        for name in (system.sheet.file, "rules.toml", "voice.toml")
+        if not (workspace / name).is_file()
+    ]
+    raise_all(missing)
 
 
-def workspace_notes(workspace: Path) -> list[str]:
+def workspace_notes(workspace: Path, now: datetime) -> list[str]:
     """What `check` mentions without calling it a problem; nothing when the files have problems."""
-    settings = load_settings(_read(workspace, SETTINGS_FILE), SETTINGS_FILE)
-    system = system_for(settings)
-    texts = [_read(workspace, name) for name in (system.sheet_file, "rules.toml", "voice.toml")]
-    return system.notes(*texts, settings)
+    settings = load_workspace_settings(workspace)
+    system = system_named(settings.system)
+    return [
+        *_foreign_settings(workspace, system),
+        *system.notes(documents(workspace, system), settings, now),
+    ]
+
+
+def _foreign_settings(workspace: Path, system: System) -> list[str]:
+    """Settings only other systems read: harmless, but the owner may think they do something."""
+    text = _read(workspace, SETTINGS_FILE)
+    others = {key for other in SYSTEMS if other is not system for key in other.settings_keys}
+    unused = sorted((set(load_toml(text, SETTINGS_FILE)) & others) - system.settings_keys)
+    return [
+        f"{SETTINGS_FILE}:{line_of(text, key)} {key} is not used by the {system.name}"
+        for key in unused
+    ]
 
 
 def _read(workspace: Path, name: str) -> str:
+    return decode(_bytes(workspace, name), name)
+
+
+def _bytes(workspace: Path, name: str) -> bytes:
     try:
-        return (workspace / name).read_text(encoding="utf-8-sig")
+        return (workspace / name).read_bytes()
     except FileNotFoundError:
         raise DocumentError(name, None, f"{name} is missing from {workspace}") from None
-
-
-def _problem(error: DocumentError) -> Problem:
-    return Problem(error.file, error.line, None, None, error.message)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from attrs import frozen
 from dateutil import parser as date_parser
@@ -39,15 +39,48 @@ def normalise_header(name: str) -> str:
     return _SEPARATORS.sub("_", name.replace("\ufeff", "").strip().lower()).strip("_")
 
 
+def read_sheet(body: bytes, file: str) -> tuple[Table, list[Problem]]:
+    """The sheet's bytes as rows. A line that is not UTF-8 is a problem naming it (and is left
+    out); the other rows run. Guessing another encoding would silently change names."""
+    text, problems = decode_lines(body, file)
+    table, found = read_csv(text, file)
+    return table, [*problems, *found]
+
+
+def decode_lines(body: bytes, file: str) -> tuple[str, list[Problem]]:
+    try:
+        return body.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    lines, problems = [], []
+    for number, raw in enumerate(body.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            lines.append("")
+            found = raw[error.start : error.start + 1].hex()
+            message = (
+                f"this line is not UTF-8 text (byte 0x{found}); save the sheet as CSV UTF-8; "
+                "the row is skipped"
+            )
+            problems.append(Problem(file, number, None, None, message))
+    return "\n".join(lines), problems
+
+
 def read_csv(text: str, file: str) -> tuple[Table, list[Problem]]:
-    """Rows keyed by normalised header, each with the line it starts on (the header is line 1)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    """Rows keyed by normalised header, each with the line it starts on (the header is line 1).
+    A sheet exported with semicolons or tabs between the cells is read as such."""
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     problems: list[Problem] = []
     header: tuple[str, ...] = ()
     rows: list[RawRow] = []
     line = 1
-    for cells in reader:
+    for cells in _records(reader):
         start, line = line, reader.line_num + 1
+        if cells is None:
+            problems.append(Problem(file, start, None, None, UNREADABLE_LINE))
+            continue
         if not any(cell.strip() for cell in cells):
             continue
         if not header:
@@ -66,9 +99,62 @@ def read_csv(text: str, file: str) -> tuple[Table, list[Problem]]:
                 )
             )
         padded = cells + [""] * (len(header) - len(cells))
-        values = {name: cell.strip() for name, cell in zip(header, padded, strict=False) if name}
+        values = {
+            name: unmarked(cell.strip()).strip()
+            for name, cell in zip(header, padded, strict=False)
+            if name
+        }
         rows.append(RawRow(start, values))
     return Table(file, header, tuple(rows)), problems
+
+
+UNREADABLE_LINE = (
+    "this line cannot be read as CSV (a line break or NUL character inside a cell that is "
+    "not in quotes); the row is skipped"
+)
+
+
+def _records(reader: Any) -> Iterator[list[str] | None]:
+    """The reader's rows, None for one it refuses: the csv module resets after an error, so
+    reading goes on with the next line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield None
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header line: a comma, unless the export used semicolons or tabs
+    (spreadsheets in many locales save "CSV" that way)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_LIKE = re.compile(r"^[+-][\d\s().,-]*$")
+
+
+def neutralised(value: str) -> str:
+    """A value a spreadsheet would run as a formula gets a leading apostrophe (shown as text);
+    phone numbers and plain numbers with a sign are left as they are. A value that starts with
+    an apostrophe gets one more, so reading it back gives it unchanged."""
+    if not value.strip():
+        return value
+    if value.startswith("'") or (value.startswith(FORMULA_START) and not _NUMBER_LIKE.match(value)):
+        return "'" + value
+    return value
+
+
+def unmarked(cell: str) -> str:
+    """The apostrophe `neutralised` put in front is not part of the value."""
+    if cell.startswith("'") and cell[1:].startswith((*FORMULA_START, "'")):
+        return cell[1:]
+    return cell
 
 
 def _header_problems(
@@ -95,13 +181,46 @@ def missing_columns(table: Table, required: Iterable[str]) -> list[Problem]:
     ]
 
 
-def day_first_for(text: str, dayfirst: bool) -> bool:
+def day_first_for(text: str, dayfirst: bool | None) -> bool:
     """Whether to read day before month in `text`: never when it starts with a four-digit year
     (2026-12-01 is the first of December for everyone; dateutil would read 12 January)."""
-    return dayfirst and not re.match(r"\s*\d{4}\s*[-/.]", text)
+    return bool(dayfirst) and not re.match(r"\s*\d{4}\s*[-/.]", text)
 
 
-def parse_date(value: str, *, dayfirst: bool) -> date:
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{2}|\d{4})\b")
+
+
+def two_readings(text: str) -> tuple[date, date] | None:
+    """Both dates a numeric date like 03/12/2026 stands for (3 December, 12 March), or None
+    when it reads one way only."""
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return None
+    first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+    if first == second or first > 12 or second > 12:
+        return None
+    year += 2000 if year < 100 else 0
+    try:
+        return date(year, second, first), date(year, first, second)
+    except ValueError:
+        return None
+
+
+def ambiguity(text: str) -> str:
+    """Why a date cannot be read when the workspace does not say which comes first."""
+    readings = two_readings(text)
+    if readings is None:
+        return ""
+    day_first, month_first = (f"{d:%-d %B %Y}" for d in readings)
+    return (
+        f"reads two ways ({day_first} or {month_first}); write it as "
+        f"{readings[0].isoformat()}, or set dayfirst in backoffice.toml"
+    )
+
+
+def parse_date(value: str, *, dayfirst: bool | None) -> date:
+    """A date as people write it. With `dayfirst` unset (None), a date that reads two ways is
+    refused rather than guessed."""
     text = value.strip()
     try:
         return date.fromisoformat(text)
@@ -110,6 +229,8 @@ def parse_date(value: str, *, dayfirst: bool) -> date:
     expected = "not a date; expected a date like 2026-12-01"
     if not text or not re.search(r"\d", text):
         raise ValueError(expected)
+    if dayfirst is None and ambiguity(text):
+        raise ValueError(ambiguity(text))
     # Two different defaults expose any part the text did not give (day, month or year).
     dayfirst = day_first_for(text, dayfirst)
     try:
@@ -122,6 +243,23 @@ def parse_date(value: str, *, dayfirst: bool) -> date:
     return first.date()
 
 
+_WORD_NOISE = re.compile(r"[\s_\-.,!'\"]+")
+
+
+def _folded(word: str) -> str:
+    return _WORD_NOISE.sub("", word).casefold()
+
+
+def word_in(value: str, words: Mapping[str, Iterable[str]]) -> str | None:
+    """The word a cell means among `words` (canonical -> other spellings), whatever its case,
+    spacing and punctuation ("Canceled", " CANCELLED. " -> "cancelled"); None when unknown."""
+    wanted = _folded(value)
+    for canonical, spellings in words.items():
+        if wanted in {_folded(word) for word in (canonical, *spellings)}:
+            return canonical
+    return None
+
+
 def parse_int(value: str, *, minimum: int = 0) -> int:
     text = value.strip()
     if not re.fullmatch(r"[+-]?\d+", text) or int(text) < minimum:
@@ -130,16 +268,16 @@ def parse_int(value: str, *, minimum: int = 0) -> int:
 
 
 def is_email(value: str) -> bool:
-    return bool(_EMAIL.match(value))
+    return bool(_EMAIL.fullmatch(value))
 
 
 def is_slack_user(value: str) -> bool:
-    return bool(_SLACK_USER.match(value))
+    return bool(_SLACK_USER.fullmatch(value))
 
 
 def is_slack_channel(value: str) -> bool:
     """A Slack channel or group id (C…, G…), where staff alerts may go."""
-    return bool(_SLACK_CHANNEL.match(value))
+    return bool(_SLACK_CHANNEL.fullmatch(value))
 
 
 def column_index(header: Iterable[str], column: str) -> int:

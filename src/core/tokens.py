@@ -26,6 +26,7 @@ class LinkClaim:
     nonce: str
     expires_at: int  # epoch seconds
     by: str = ""
+    detail: str = ""  # what within the chain the link is about (an onboarding step)
 
 
 class TokenError(ValueError):
@@ -59,7 +60,8 @@ def _mac(secret: str, payload: bytes) -> bytes:
 
 
 def mint(secret: str, claim: LinkClaim) -> str:
-    payload = json.dumps(asdict(claim), separators=(",", ":"), sort_keys=True).encode("utf-8")
+    fields = {k: v for k, v in asdict(claim).items() if k != "detail" or v}  # shorter links
+    payload = json.dumps(fields, separators=(",", ":"), sort_keys=True).encode("utf-8")
     return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
 
 
@@ -81,6 +83,7 @@ def verify(secret: str, token: str) -> LinkClaim:
             nonce=str(fields["nonce"]),
             expires_at=int(fields["expires_at"]),
             by=str(fields.get("by", "")),
+            detail=str(fields.get("detail", "")),
         )
     except (ValueError, KeyError, TypeError):
         raise TokenError("malformed") from None

@@ -4,33 +4,18 @@ the forwarded-email intake. A system's handler module names its resources and it
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from attrs import frozen
-
 from backoffice.core.settings import Settings
 from backoffice.handlers.logs import log
-from backoffice.handlers.wiring import AwsSystem
-from backoffice.ports import Extracted
-from backoffice.ports.calendar import CalendarEvent
+from backoffice.ports import Extracted, Ports
 from backoffice.services import proposals
-from backoffice.services.proposals import RowKind
-from backoffice.services.runtime import Ports
+from backoffice.services.system import System
 
 
-@frozen
-class Intake:
-    """What a system proposes from a forwarded email: a row of its sheet."""
-
-    rows: RowKind
-    date_columns: tuple[str, ...]
-    owner_column: str  # the forwarder's address goes here ("" for none)
-    time_columns: tuple[str, ...] = ()  # a date with a time of day (an appointment's start)
-
-
-def drive_sync(system: AwsSystem, ports: Ports, settings: Settings) -> dict[str, Any]:
+def drive_sync(system: System, ports: Ports, settings: Settings) -> dict[str, Any]:
     """Mirror the sheet and the rules and voice docs to S3, only what changed since last run."""
     from backoffice.adapters.google.drive import GoogleDrive
     from backoffice.handlers.wiring import google_service, mirror_sources
@@ -43,42 +28,44 @@ def drive_sync(system: AwsSystem, ports: Ports, settings: Settings) -> dict[str,
     return {"changed": changed}
 
 
-def calendar_sync(
-    system: AwsSystem,
-    ports: Ports,
-    settings: Settings,
-    tag: str,
-    propose: Callable[[CalendarEvent], bool],
-) -> dict[str, Any]:
+def calendar_sync(system: System, ports: Ports, settings: Settings) -> dict[str, Any]:
     """Events tagged for the system in the configured calendars become proposals, once each."""
     from backoffice.adapters.google.calendar import GoogleCalendar
-    from backoffice.handlers.wiring import env, google_service
+    from backoffice.handlers.wiring import env, google_service, var
     from backoffice.services import calendar_sync as lane
 
+    lane_of = system.intake.calendar
+    if lane_of is None:
+        log("calendar_sync", system=system.name, skipped="the system reads no calendar")
+        return {"proposed": 0}
     calendar = GoogleCalendar(google_service(settings, "calendar", "v3"))
-    calendar_ids = [c.strip() for c in env(system.var("CALENDAR_IDS")).split(",") if c.strip()]
-    proposed = lane.sync(calendar, ports.blobs, calendar_ids, tag, propose)
+    calendar_ids = [c.strip() for c in env(var(system, "CALENDAR_IDS")).split(",") if c.strip()]
+    proposed = lane.sync(
+        calendar,
+        ports.blobs,
+        calendar_ids,
+        lane_of.tag,
+        lambda event: lane_of.propose(system, ports, settings, event),
+    )
     log("calendar_sync", calendars=len(calendar_ids), proposed=[e.event_id for e in proposed])
     return {"proposed": len(proposed)}
 
 
 def intake_ses_parser(
-    event: Mapping[str, Any],
-    system: AwsSystem,
-    ports: Ports,
-    settings: Settings,
-    intake: Intake,
+    event: Mapping[str, Any], system: System, ports: Ports, settings: Settings
 ) -> dict[str, Any]:
     """A forwarded email stored by SES in the raw-MIME bucket (S3 event), or Textract saying it
     finished reading one of its PDFs (SNS event): either way, on towards a proposed row."""
     from backoffice.adapters.local.documents import LocalDocuments
-    from backoffice.handlers.wiring import aws_client, env, language_model, pdf_reader
+    from backoffice.handlers.wiring import aws_client, env, language_model, lazy, pdf_reader, var
     from backoffice.services import intake as reading
     from backoffice.services import mail_intake
 
-    s3, bucket = aws_client("s3"), env(system.var("RAW_MIME_BUCKET"))
-    table = proposals.schema(intake.rows.prefix).name
-    pdfs = pdf_reader(system)
+    intake = system.intake
+    s3, bucket = aws_client("s3"), env(var(system, "RAW_MIME_BUCKET"))
+    table = proposals.schema(system.prefix).name
+    pdfs = lazy(lambda: pdf_reader(system))  # only a system that sends PDFs to Textract
+    documents_with = LocalDocuments if intake.textract else lambda hook: LocalDocuments()
 
     def raw(key: str) -> bytes:
         return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -88,18 +75,17 @@ def intake_ses_parser(
             extracted,
             language_model(system),
             "the forwarded email",
-            intake.rows.columns,
+            system.sheet.columns,
             intake.date_columns,
-            dayfirst=settings.dayfirst,
+            dayfirst=bool(settings.dayfirst),
             owner_column=intake.owner_column,
             time_columns=intake.time_columns,
+            fallback_owner=settings.admin,
         )
         source = f"an email from {extracted.sender or 'an unknown sender'}"
         if extracted.subject:
             source += f" ({extracted.subject!r})"
-        proposals.propose(
-            ports, settings, intake.rows, pid, result.proposal, source, result.problems
-        )
+        proposals.propose(ports, settings, system, pid, result.proposal, source, result.problems)
 
     outcomes = []
     for record in event.get("Records", []):
@@ -110,7 +96,7 @@ def intake_ses_parser(
                 table,
                 key,
                 raw(key),
-                LocalDocuments,
+                documents_with,
                 pdfs,
                 finish,
             )

@@ -2,42 +2,26 @@
 
 The same token works from an email page and from a Slack button; Slack only changes how the
 question is asked (a modal instead of a page) and how the outcome is shown (the original message
-is updated). Every request answers well inside Slack's three seconds: one state change at most.
+is updated). Buttons are told apart by their action id, never by their label. Every request
+answers well inside Slack's three seconds: one state change at most.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
 from typing import Any
-
-from attrs import frozen
 
 from backoffice.core.settings import Settings
 from backoffice.handlers import slack_requests, web
-from backoffice.services.links import ActionResult, LinkPage
-from backoffice.services.runtime import Ports
+from backoffice.ports import Ports
+from backoffice.services.links import LinkAnswer, LinkForm
+from backoffice.services.system import Links, System
 
 PATH = "/slack/actions"
 
-Open = Callable[[Ports, Settings, str], LinkPage]
-Act = Callable[..., ActionResult]  # (ports, settings, token, date, request_id, by_user=, fields=)
-
-
-@frozen
-class LinkActions:
-    """How a system's links open and act, and which of its actions need more than one tap."""
-
-    prefix: str  # modal callback ids: "<prefix>_edit", "<prefix>_renew"
-    open: Open
-    act: Act
-    labels: Mapping[str, str]
-    date_actions: tuple[str, ...] = ()  # a date modal first (Renew, Snooze)
-    one_tap: tuple[str, ...] = ("approve", "discard")
-
 
 def handle(
-    request: web.Request, ports: Ports, settings: Settings, actions: LinkActions
+    system: System, request: web.Request, ports: Ports, settings: Settings
 ) -> dict[str, Any]:
     try:
         payload = slack_requests.verified_payload(
@@ -48,59 +32,61 @@ def handle(
     user = str(payload["user"].get("id", ""))
     try:
         if payload.get("type") == "block_actions":
-            return _button(payload, user, request, ports, settings, actions)
+            return _button(system, payload, user, request, ports, settings)
         if payload.get("type") == "view_submission":
-            return _modal(payload, user, request, ports, settings, actions)
+            return _modal(system, payload, user, request, ports, settings)
     except (KeyError, IndexError, TypeError, ValueError):
         return web.text_response(400, "The payload is missing a field this action needs.")
     return web.text_response(400, f"Unsupported interaction type {payload.get('type')!r}.")
 
 
 def _button(
+    system: System,
     payload: dict[str, Any],
     user: str,
     request: web.Request,
     ports: Ports,
     settings: Settings,
-    actions: LinkActions,
 ) -> dict[str, Any]:
-    action = payload["actions"][0]
-    token = str(action.get("value", ""))
+    pressed = payload["actions"][0]
+    action, token = str(pressed["action_id"]), str(pressed.get("value", ""))
     container = payload["container"]
     channel = container["channel_id"]
-    metadata = json.dumps({"t": token, "m": f"{channel}:{container['message_ts']}"})
-    name = action["action_id"]
-    if name in actions.date_actions or name == "edit":
-        view = actions.open(ports, settings, token)
-        form = view.form
-        if form is None or (name != "edit" and form.date_label is None):
+    message = f"{channel}:{container['message_ts']}"
+    links = system.offering(action)
+    if links is None:
+        return web.text_response(400, f"Unknown action {action!r}.")
+    if links.asks(action):
+        view = links.open(system, ports, settings, token)
+        if view.form is None:
             ports.chat.whisper(channel, user, view.message)
         else:
-            ports.chat.open_modal(payload["trigger_id"], _form_modal(actions, name, form, metadata))
+            metadata = json.dumps({"t": token, "m": message, "a": action})
+            ports.chat.open_modal(
+                payload["trigger_id"], _form_modal(system, links, view.form, metadata)
+            )
         return slack_requests.json_response({})
-    if name not in actions.one_tap:
-        return web.text_response(400, f"Unknown action {name!r}.")
-    result = actions.act(ports, settings, token, "", request.request_id, by_user=f"slack:{user}")
+    answer = LinkAnswer(token, request.request_id, by=f"slack:{user}")
+    result = links.act(system, ports, settings, answer)
     if result.accepted:
-        ports.chat.update(json.loads(metadata)["m"], f"{result.message} (<@{user}>)")
+        ports.chat.update(message, result.message, by=user)
     else:
         ports.chat.whisper(channel, user, result.message)
     return slack_requests.json_response({})
 
 
-def _form_modal(actions: LinkActions, name: str, form: Any, metadata: str) -> dict[str, Any]:
+def _form_modal(system: System, links: Links, form: LinkForm, metadata: str) -> dict[str, Any]:
     """The page's form as a modal: a date picker, or one text input per proposed field."""
     from backoffice.adapters.slack.blocks import date_modal, fields_modal  # slack_sdk on demand
 
-    if name == "edit":
-        return fields_modal(
-            f"{actions.prefix}_edit", "Proposed row", form.button, form.fields, metadata
-        )
+    callback = f"{system.prefix}_{form.action}"
+    if links.asks(form.action) == "fields":
+        return fields_modal(callback, "Proposed row", form.button, form.fields, metadata)
     initial = form.date_default or form.date_min
     return date_modal(
-        callback_id=f"{actions.prefix}_{name}",
-        title=actions.labels[form.action],
-        label=form.date_label,
+        callback_id=callback,
+        title=links.label(form.action),
+        label=form.date_label or "Date",
         submit=form.button,
         initial=initial.isoformat() if initial else None,
         metadata=metadata,
@@ -108,31 +94,32 @@ def _form_modal(actions: LinkActions, name: str, form: Any, metadata: str) -> di
 
 
 def _modal(
+    system: System,
     payload: dict[str, Any],
     user: str,
     request: web.Request,
     ports: Ports,
     settings: Settings,
-    actions: LinkActions,
 ) -> dict[str, Any]:
     view = payload["view"]
     meta = json.loads(view["private_metadata"])
     values = view["state"]["values"]
-    by_user = f"slack:{user}"
-    if view.get("callback_id") == f"{actions.prefix}_edit":
+    # The action rides in the metadata; the callback id names it too (prefix_action).
+    action = str(meta.get("a") or view.get("callback_id", "")).removeprefix(f"{system.prefix}_")
+    links = system.offering(action)
+    if links is None:
+        return web.text_response(400, "This dialog is not one of ours.")
+    if links.asks(action) == "fields":
         edits = {name: str(block["value"].get("value") or "") for name, block in values.items()}
-        result = actions.act(
-            ports, settings, meta["t"], "", request.request_id, by_user=by_user, fields=edits
-        )
+        answer = LinkAnswer(meta["t"], request.request_id, fields=edits, by=f"slack:{user}")
     else:
         chosen = values["date_block"]["date"].get("selected_date") or ""
-        result = actions.act(
-            ports, settings, meta["t"], chosen, request.request_id, by_user=by_user
-        )
+        answer = LinkAnswer(meta["t"], request.request_id, value=chosen, by=f"slack:{user}")
+    result = links.act(system, ports, settings, answer)
     if not result.accepted:
         block = "date_block" if "date_block" in values else next(iter(values), "date_block")
         return slack_requests.json_response(
             {"response_action": "errors", "errors": {block: result.message}}
         )
-    ports.chat.update(meta["m"], f"{result.message} (<@{user}>)")
+    ports.chat.update(meta["m"], result.message, by=user)
     return slack_requests.json_response({"response_action": "clear"})

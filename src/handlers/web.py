@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
 from attrs import frozen
+
+from backoffice.core.settings import MissingSecret, Settings
+from backoffice.handlers.logs import log
+from backoffice.ports import Ports
 
 
 @frozen
@@ -92,3 +96,70 @@ def file_response(body: bytes, content_type: str, filename: str) -> dict[str, An
         "body": base64.b64encode(body).decode("ascii"),
         "isBase64Encoded": True,
     }
+
+
+# --- routing -----------------------------------------------------------------------------------
+
+Endpoint = Callable[[Request, Mapping[str, str], Ports, Settings], dict[str, Any]]
+
+
+@frozen
+class Route:
+    """`pattern` is a path whose `{name}` segments match one segment each: /ar/r/{appt}/{code}."""
+
+    method: str
+    pattern: str
+    endpoint: Endpoint
+
+    def match(self, path: str) -> dict[str, str] | None:
+        wanted, given = self.pattern.strip("/").split("/"), path.strip("/").split("/")
+        if len(wanted) != len(given):
+            return None
+        params = {}
+        for part, value in zip(wanted, given, strict=True):
+            if part.startswith("{") and part.endswith("}"):
+                if not value:
+                    return None
+                params[part[1:-1]] = value
+            elif part != value:
+                return None
+        return params
+
+
+def _answered(
+    route: Route, request: Request, params: Mapping[str, str], ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    try:
+        return route.endpoint(request, params, ports, settings)
+    except MissingSecret as missing:
+        log("missing_secret", path=route.pattern, secret=missing.name)
+        return text_response(503, f"Not set up yet: {missing}.")
+
+
+def routed(
+    routes: Sequence[Route], event: Mapping[str, Any], ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    """The response of the route the request's method and path match; 404 or 405 otherwise."""
+    request = request_from_event(event)
+    allowed = []
+    for route in routes:
+        params = route.match(request.path)
+        if params is None:
+            continue
+        if route.method == request.method:
+            return _answered(route, request, params, ports, settings)
+        allowed.append(route.method)
+    if allowed:
+        response = text_response(405, f"Use {' or '.join(sorted(set(allowed)))} here.")
+        response["headers"]["allow"] = ", ".join(sorted(set(allowed)))
+        return response
+    return text_response(404, "Not found.")
+
+
+def loggable(routes: Sequence[Route], path: str) -> str:
+    """A path fit for a log line: the pattern of the route it matches, so a link's code in the
+    path (/ar/r/A1/<code>) never reaches the log; an unknown path is only "(other)"."""
+    for route in routes:
+        if route.match(path) is not None:
+            return route.pattern
+    return "(other)"

@@ -2,7 +2,7 @@
 
 In Lambda the AWS adapters serve them; `BACKOFFICE_BACKEND=local` (with `BACKOFFICE_WORKSPACE`)
 selects the embedded backend instead. The CLI builds its ports here too, so the CLI and the
-Lambda handlers run the same services.
+Lambda handlers run the same services. Every system is wired the same way from its description.
 """
 
 from __future__ import annotations
@@ -12,15 +12,28 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from attrs import frozen
 
+from backoffice.core.documents import DocumentError, decode, line_of
 from backoffice.core.settings import SETTINGS_FILE, Settings, load_settings
-from backoffice.ports import TableSchema
-from backoffice.services.runtime import Ports
+from backoffice.ports import (
+    Blobs,
+    Bus,
+    Chat,
+    Mailer,
+    Model,
+    PdfText,
+    Ports,
+    Scheduler,
+    Sheet,
+    Sms,
+    Tables,
+)
+from backoffice.services.system import System
 
-EventSink = Callable[[str, dict[str, Any]], None]
+T = TypeVar("T")
 
 
 @frozen
@@ -33,53 +46,40 @@ class FixedClock:
         return self.at
 
 
-def read_settings(workspace: Path) -> Settings:
-    path = workspace / SETTINGS_FILE
-    return load_settings(path.read_text(encoding="utf-8-sig"), SETTINGS_FILE)
-
-
-def local_ports(
-    workspace: Path,
-    settings: Settings,
-    tables: tuple[TableSchema, ...],
-    sheet_file: str,
-    on_event: EventSink,
-    now: datetime | None = None,
-) -> Ports:
-    """The embedded backend over a workspace folder: SQLite state, files, an outbox folder."""
-    from backoffice.adapters.csv_sheet import CsvSheet
-    from backoffice.adapters.local.outbox import OutboxChat, OutboxMailer, OutboxSms
-    from backoffice.adapters.local.scheduling import InlineBus, LocalScheduler, SystemClock
-    from backoffice.adapters.local.storage import FolderBlobs
-    from backoffice.adapters.local.tables import SqliteTables
-
-    database = workspace / "state.db"
-    outbox = workspace / "outbox"
-    files = FolderBlobs(workspace)
-    return Ports(
-        clock=SystemClock() if now is None else FixedClock(now),
-        tables=SqliteTables(database, tables),
-        blobs=files,
-        sheet=CsvSheet(files, sheet_file),
-        scheduler=LocalScheduler(database),
-        mailer=OutboxMailer(outbox, sender=settings.mail_from or settings.admin),
-        chat=OutboxChat(outbox),
-        bus=InlineBus(on_event),
-        sms=OutboxSms(outbox),
-    )
-
-
-class Lazy:
-    """An adapter built on first use: a cold start pays only for the clients it touches."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
+class _Lazy(Generic[T]):
+    def __init__(self, build: Callable[[], T]) -> None:
         self._build = build
-        self._built: Any = None
+        self._built: T | None = None
 
     def __getattr__(self, name: str) -> Any:
         if self._built is None:
             self._built = self._build()
         return getattr(self._built, name)
+
+
+def lazy(build: Callable[[], T]) -> T:
+    """An adapter built on first use, typed as what it builds: a cold start pays only for the
+    clients it touches."""
+    return cast(T, _Lazy(build))
+
+
+# --- the embedded backend ----------------------------------------------------------------------
+
+
+def read_settings(workspace: Path) -> Settings:
+    """A workspace's settings, with its system checked against the registry."""
+    from backoffice.services.registry import UnknownSystem, system_named
+
+    text = decode((workspace / SETTINGS_FILE).read_bytes(), SETTINGS_FILE)
+    settings = load_settings(text, SETTINGS_FILE)
+    try:
+        system_named(settings.system)
+    except UnknownSystem as error:
+        raise DocumentError(SETTINGS_FILE, line_of(text, "system"), error.message) from None
+    return settings
+
+
+# --- AWS ---------------------------------------------------------------------------------------
 
 
 @cache
@@ -104,113 +104,114 @@ def env(name: str, default: str | None = None) -> str:
     return value
 
 
-@frozen
-class AwsSystem:
-    """What tells one system's AWS resources from another's: the names its template sets.
-
-    Environment variables are `<variable>_...` (EW_RULES_BUCKET, AR_RULES_BUCKET); secrets are
-    `<prefix>/...` unless the template names them."""
-
-    variable: str  # "EW"
-    prefix: str  # "ew": table names, secret names, the bus source backoffice.<prefix>
-    tables: tuple[TableSchema, ...]
-    sheet_file: str  # the sheet's mirror in S3, e.g. "registry.csv"
-    sheet_bucket: str  # the variable naming the bucket that holds it
-    sheet_tab: str  # the Google Sheet's tab
-
-    def var(self, name: str) -> str:
-        return f"{self.variable}_{name}"
-
-    def table_variable(self, table: str) -> str:
-        """ew-pings-archive -> EW_TABLE_PINGS_ARCHIVE"""
-        return self.var("TABLE_" + table.removeprefix(f"{self.prefix}-").replace("-", "_").upper())
+def var(system: System, name: str) -> str:
+    """A system's environment variable: EW_RULES_BUCKET, AR_RULES_BUCKET."""
+    return f"{system.variable}_{name}"
 
 
-def aws_ports(settings: Settings, system: AwsSystem) -> Ports:
+def table_variable(system: System, table: str) -> str:
+    """ew-pings-archive -> EW_TABLE_PINGS_ARCHIVE"""
+    return var(system, "TABLE_" + table.removeprefix(f"{system.prefix}-").replace("-", "_").upper())
+
+
+def sheet_bucket_variable(system: System) -> str:
+    """registry.csv -> EW_REGISTRY_BUCKET: the bucket holding the sheet's mirror."""
+    stem = system.sheet.file.rsplit(".", 1)[0].replace("-", "_").upper()
+    return var(system, f"{stem}_BUCKET")
+
+
+def aws_ports(settings: Settings, system: System) -> Ports:
     """A system's ports on AWS, from the environment its SAM template sets."""
-
-    def tables() -> Any:
-        from backoffice.adapters.aws.tables import DynamoTables
-
-        names = {
-            schema.name: env(system.table_variable(schema.name), schema.name)
-            for schema in system.tables
-        }
-        return DynamoTables(aws_client("dynamodb"), system.tables, names)
-
-    def blobs() -> Any:
-        from backoffice.adapters.aws.storage import S3Blobs
-
-        return S3Blobs(
-            aws_client("s3"),
-            env(system.var("RULES_BUCKET")),
-            {system.sheet_file: env(system.sheet_bucket)},
-        )
-
-    def sheet() -> Any:
-        """The Google Sheet once one is configured; until then the sheet's mirror in S3."""
-        spreadsheet = os.environ.get(system.var("SPREADSHEET_ID"))
-        if spreadsheet:
-            from backoffice.adapters.google.sheets import GoogleSheet
-            from backoffice.services.mirror import WrittenThrough
-
-            service = google_service(settings, "sheets", "v4")
-            tab = env(system.var("SHEET_TAB"), system.sheet_tab)
-            google = GoogleSheet(service, spreadsheet, tab)
-            return WrittenThrough(google, Lazy(blobs), system.sheet_file)
-        from backoffice.adapters.csv_sheet import CsvSheet
-
-        return CsvSheet(Lazy(blobs), system.sheet_file)
-
-    def scheduler() -> Any:
-        from backoffice.adapters.aws.scheduling import EventBridgeScheduler
-
-        return EventBridgeScheduler(
-            aws_client("scheduler"),
-            env(system.var("SCHEDULE_GROUP"), "default"),
-            env(system.var("DISPATCH_ARN")),
-            env(system.var("SCHEDULER_ROLE_ARN")),
-            settings.timezone,
-        )
-
-    def mailer() -> Any:
-        from backoffice.adapters.aws.messaging import SesMailer
-
-        return SesMailer(aws_client("ses"), settings.mail_from or settings.admin)
-
-    def chat() -> Any:
-        from backoffice.adapters.slack.chat import SlackChat, web_client
-
-        return SlackChat(web_client(settings.secret("slack_bot_token")))
-
-    def bus() -> Any:
-        from backoffice.adapters.aws.messaging import EventBridgeBus
-
-        return EventBridgeBus(
-            aws_client("events"), env(system.var("BUS_NAME"), "default"), bus_source(system)
-        )
-
-    def sms() -> Any:
-        from backoffice.adapters.aws.messaging import SnsSms
-
-        return SnsSms(aws_client("sns"), env(system.var("SMS_ORIGINATION_NUMBER"), ""))
-
     from backoffice.adapters.local.scheduling import SystemClock
 
+    blobs = lazy(lambda: _s3_blobs(system))
     return Ports(
         clock=SystemClock(),
-        tables=Lazy(tables),
-        blobs=Lazy(blobs),
-        sheet=Lazy(sheet),
-        scheduler=Lazy(scheduler),
-        mailer=Lazy(mailer),
-        chat=Lazy(chat),
-        bus=Lazy(bus),
-        sms=Lazy(sms),
+        tables=lazy(lambda: _dynamo_tables(system)),
+        blobs=blobs,
+        sheet=lazy(lambda: _sheet(settings, system, blobs)),
+        scheduler=lazy(lambda: _scheduler(settings, system)),
+        mailer=lazy(lambda: _ses(settings, system)),
+        chat=lazy(lambda: _slack(settings)),
+        bus=lazy(lambda: _bus(system)),
+        sms=lazy(lambda: _sns(system)),
+        model=lazy(lambda: language_model(system)),
     )
 
 
-def bus_source(system: AwsSystem) -> str:
+def _dynamo_tables(system: System) -> Tables:
+    from backoffice.adapters.aws.tables import DynamoTables
+
+    schemas = system.storage.all
+    names = {s.name: env(table_variable(system, s.name), s.name) for s in schemas}
+    return DynamoTables(aws_client("dynamodb"), schemas, names)
+
+
+def _s3_blobs(system: System) -> Blobs:
+    from backoffice.adapters.aws.storage import S3Blobs
+
+    routes = {system.sheet.file: env(sheet_bucket_variable(system))}
+    return S3Blobs(aws_client("s3"), env(var(system, "RULES_BUCKET")), routes)
+
+
+def _sheet(settings: Settings, system: System, blobs: Blobs) -> Sheet:
+    """The Google Sheet once one is configured; until then the sheet's mirror in S3."""
+    spreadsheet = os.environ.get(var(system, "SPREADSHEET_ID"))
+    if spreadsheet:
+        from backoffice.adapters.google.sheets import GoogleSheet
+        from backoffice.services.mirror import WrittenThrough
+
+        service = google_service(settings, "sheets", "v4")
+        tab = env(var(system, "SHEET_TAB"), system.sheet.tab)
+        return WrittenThrough(GoogleSheet(service, spreadsheet, tab), blobs, system.sheet.file)
+    from backoffice.adapters.csv_sheet import CsvSheet
+
+    return CsvSheet(blobs, system.sheet.file)
+
+
+def _scheduler(settings: Settings, system: System) -> Scheduler:
+    from backoffice.adapters.aws.scheduling import EventBridgeScheduler
+
+    return EventBridgeScheduler(
+        aws_client("scheduler"),
+        env(var(system, "SCHEDULE_GROUP"), "default"),
+        env(var(system, "DISPATCH_ARN")),
+        env(var(system, "SCHEDULER_ROLE_ARN")),
+        settings.timezone,
+    )
+
+
+def _ses(settings: Settings, system: System) -> Mailer:
+    from backoffice.adapters.aws.messaging import SesMailer
+
+    return SesMailer(
+        aws_client("ses"),
+        settings.mail_from or settings.admin,
+        configuration_set=env(var(system, "SES_CONFIGURATION_SET"), ""),
+    )
+
+
+def _slack(settings: Settings) -> Chat:
+    from backoffice.adapters.slack.chat import SlackChat, web_client
+
+    return SlackChat(web_client(settings.secret("slack_bot_token")))
+
+
+def _bus(system: System) -> Bus:
+    from backoffice.adapters.aws.messaging import EventBridgeBus
+
+    return EventBridgeBus(
+        aws_client("events"), env(var(system, "BUS_NAME"), "default"), bus_source(system)
+    )
+
+
+def _sns(system: System) -> Sms:
+    from backoffice.adapters.aws.messaging import SnsSms
+
+    return SnsSms(aws_client("sns"), env(var(system, "SMS_ORIGINATION_NUMBER"), ""))
+
+
+def bus_source(system: System) -> str:
     return f"backoffice.{system.prefix}"
 
 
@@ -230,7 +231,7 @@ def google_service(settings: Settings, name: str, version: str) -> Any:
     from googleapiclient.discovery import build
 
     info = json.loads(settings.secret("google_service_account"))
-    credentials = service_account.Credentials.from_service_account_info(
+    credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
         info, scopes=list(GOOGLE_SCOPES)
     )
     return build(
@@ -238,18 +239,18 @@ def google_service(settings: Settings, name: str, version: str) -> Any:
     )
 
 
-def mirror_sources(system: AwsSystem) -> list[Any]:
+def mirror_sources(system: System) -> list[Any]:
     """What drive-sync copies: the sheet and the rules and voice docs."""
     from backoffice.services.mirror import Source
 
     return [
-        Source(system.sheet_file, env(system.var("SPREADSHEET_ID")), "sheet"),
-        Source("rules.toml", env(system.var("RULES_DOC_ID")), "doc"),
-        Source("voice.toml", env(system.var("VOICE_DOC_ID")), "doc"),
+        Source(system.sheet.file, env(var(system, "SPREADSHEET_ID")), "sheet"),
+        Source("rules.toml", env(var(system, "RULES_DOC_ID")), "doc"),
+        Source("voice.toml", env(var(system, "VOICE_DOC_ID")), "doc"),
     ]
 
 
-def aws_settings(system: AwsSystem) -> Settings:
+def aws_settings(system: System) -> Settings:
     from backoffice.adapters.aws.config import load_aws_settings
 
     p, v = system.prefix, system.variable
@@ -258,6 +259,7 @@ def aws_settings(system: AwsSystem) -> Settings:
         "slack_bot_token": env(f"{v}_SLACK_TOKEN_ID", f"{p}/slack/bot-token"),
         "slack_signing_secret": env(f"{v}_SLACK_SIGNING_SECRET_ID", f"{p}/slack/signing-secret"),
         "google_service_account": env(f"{v}_GOOGLE_SECRET_ID", f"{p}/drive/sa"),
+        "webhook_secret": env(f"{v}_WEBHOOK_SECRET_ID", f"{p}/webhook/secret"),  # signups
     }
     return load_aws_settings(
         aws_client("ssm"),
@@ -267,15 +269,15 @@ def aws_settings(system: AwsSystem) -> Settings:
     )
 
 
-def pdf_reader(system: AwsSystem) -> Any:
+def pdf_reader(system: System) -> PdfText:
     from backoffice.adapters.aws.textract import TextractPdfText
 
     return TextractPdfText(
         aws_client("textract"),
         aws_client("s3"),
-        env(system.var("SOURCE_PDFS_BUCKET")),
-        env(system.var("TEXTRACT_TOPIC_ARN")),
-        env(system.var("TEXTRACT_ROLE_ARN")),
+        env(var(system, "SOURCE_PDFS_BUCKET")),
+        env(var(system, "TEXTRACT_TOPIC_ARN")),
+        env(var(system, "TEXTRACT_ROLE_ARN")),
     )
 
 
@@ -283,7 +285,7 @@ DEFAULT_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @cache
-def language_model(system: AwsSystem) -> Any:
+def language_model(system: System) -> Model:
     """Bedrock in AWS (summaries, intake proposals); the embedded backend has none: a summary
     falls back to its table, intake to the heuristic reader."""
     if os.environ.get("BACKOFFICE_BACKEND", "aws") == "local":
@@ -292,50 +294,25 @@ def language_model(system: AwsSystem) -> Any:
         return NoModel()
     from backoffice.adapters.aws.model import BedrockModel
 
-    return BedrockModel(aws_client("bedrock-runtime"), env(system.var("MODEL_ID"), DEFAULT_MODEL))
+    return BedrockModel(aws_client("bedrock-runtime"), env(var(system, "MODEL_ID"), DEFAULT_MODEL))
 
 
 @cache
-def expiry_watcher_system() -> AwsSystem:
-    from backoffice.services.expiry_watcher import TABLES
-
-    return AwsSystem("EW", "ew", TABLES, "registry.csv", "EW_REGISTRY_BUCKET", "Registry")
-
-
-@cache
-def appointment_reminder_system() -> AwsSystem:
-    from backoffice.services.appointment_reminder import TABLES
-
-    return AwsSystem(
-        "AR", "ar", TABLES, "appointments.csv", "AR_APPOINTMENTS_BUCKET", "Appointments"
-    )
-
-
-def system_ports(system: AwsSystem) -> tuple[Ports, Settings]:
-    """A system's ports and settings in this execution environment: AWS in Lambda, or the
-    embedded backend with BACKOFFICE_BACKEND=local (and BACKOFFICE_WORKSPACE)."""
+def system_ports(system: System) -> tuple[Ports, Settings]:
+    """A system's ports and settings in this execution environment, built on first use and kept:
+    AWS in Lambda, or the embedded backend with BACKOFFICE_BACKEND=local (and
+    BACKOFFICE_WORKSPACE)."""
     backend = os.environ.get("BACKOFFICE_BACKEND", "aws")
     if backend == "aws":
         settings = aws_settings(system)
         return aws_ports(settings, system), settings
     if backend != "local":
         raise RuntimeError(f"BACKOFFICE_BACKEND={backend!r}: expected aws or local")
+    from backoffice.handlers.machine import local_ports
+
     workspace = Path(os.environ.get("BACKOFFICE_WORKSPACE", "."))
     settings = read_settings(workspace)
-    return local_ports(workspace, settings, system.tables, system.sheet_file, no_events), settings
-
-
-@cache
-def expiry_watcher() -> tuple[Ports, Settings]:
-    """The expiry watcher's ports and settings, built on first use and kept for the
-    execution environment."""
-    return system_ports(expiry_watcher_system())
-
-
-@cache
-def appointment_reminder() -> tuple[Ports, Settings]:
-    """The appointment reminders' ports and settings, built on first use and kept."""
-    return system_ports(appointment_reminder_system())
+    return local_ports(workspace, settings, system, no_events), settings
 
 
 def no_events(detail_type: str, detail: dict[str, Any]) -> None:

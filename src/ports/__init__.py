@@ -1,5 +1,6 @@
 """The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
 
+from backoffice.ports.bundle import Ports
 from backoffice.ports.messaging import (
     Attachment,
     Bus,
@@ -63,6 +64,7 @@ __all__ = [
     "Mailer",
     "Model",
     "PdfText",
+    "Ports",
     "Scheduler",
     "Sheet",
     "Sms",

@@ -27,10 +27,13 @@ class Attachment:
 
 @frozen
 class Email:
+    """What to say; how it looks (the links as buttons in an HTML alternative) is the
+    adapter's business."""
+
     to: tuple[str, ...]
     subject: str
     text: str
-    html: str | None = None
+    links: tuple[Button, ...] = ()  # answers, each a link to a confirmation page
     reply_to: str | None = None
     idempotency_key: str = ""
     attachments: tuple[Attachment, ...] = ()
@@ -38,10 +41,13 @@ class Email:
 
 @frozen
 class ChatMessage:
+    """Plain text, never markup: the adapter escapes it and shows `title` in bold."""
+
     to: str
     text: str
     buttons: tuple[Button, ...] = ()
     idempotency_key: str = ""
+    title: str = ""
 
 
 class Mailer(Protocol):
@@ -61,14 +67,15 @@ class Chat(Protocol):
     def post(self, message: ChatMessage) -> str:
         """Post to a user id or channel; return the provider's message id (channel:ts)."""
 
-    def update(self, message_id: str, text: str) -> None:
-        """Replace a posted message's text and remove its buttons."""
+    def update(self, message_id: str, text: str, by: str = "") -> None:
+        """Replace a posted message's text (plain; `by`, a member id, is mentioned after it)
+        and remove its buttons."""
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Open a dialog in answer to a person's click (Slack's views.open)."""
 
     def whisper(self, channel: str, user: str, text: str) -> None:
-        """A message only `user` sees in `channel` (Slack's chat.postEphemeral)."""
+        """A message (plain text) only `user` sees in `channel` (Slack's chat.postEphemeral)."""
 
 
 Event = tuple[str, dict[str, Any]]  # (detail type, detail)

@@ -52,8 +52,16 @@ class Claimed:
     attempts: int
 
 
-def claim(tables: Tables, slot: Slot, now: datetime) -> Claimed | None:
-    """Take the slot's send, or None when it is sent, failed, or being sent by someone else."""
+@frozen
+class Busy:
+    """Someone else holds the slot's claim until `lease_until` (and may have died holding it)."""
+
+    lease_until: datetime
+
+
+def claim(tables: Tables, slot: Slot, now: datetime) -> Claimed | Busy | None:
+    """Take the slot's send; None when it is sent or failed, Busy when someone else is sending
+    it (or lost its claim when it crashed)."""
     current = tables.get(slot.table, slot.pk, slot.sk)
     if current is not None and current.get("status") in ("sent", "failed"):
         return None
@@ -74,8 +82,14 @@ def claim(tables: Tables, slot: Slot, now: datetime) -> Claimed | None:
     try:
         tables.put(slot.table, claimed, free)
     except ConditionFailed:
-        return None
+        return _busy(tables.get(slot.table, slot.pk, slot.sk), now)
     return Claimed(table=slot.table, row=claimed, attempts=attempts)
+
+
+def _busy(current: Mapping[str, Any] | None, now: datetime) -> Busy | None:
+    if current is None or current.get("status") != "sending" or not current.get("lease_until"):
+        return None
+    return Busy(datetime.fromisoformat(current["lease_until"]))
 
 
 CONFIRM_ATTEMPTS = 3
@@ -108,10 +122,16 @@ class Failure:
     error: str
 
 
+class Unbuildable(Exception):
+    """The message cannot be written, or has nowhere to go: trying again would not help, so it
+    fails at once and a person is told."""
+
+
 def record_failure(tables: Tables, claimed: Claimed, error: Exception, now: datetime) -> Failure:
-    """Mark a failed send as `retry` (with when) or, after the last attempt, `failed`."""
+    """Mark a failed send as `retry` (with when) or, after the last attempt (or when the message
+    cannot be built), `failed`."""
     attempts = claimed.attempts + 1
-    final = attempts >= MAX_ATTEMPTS
+    final = attempts >= MAX_ATTEMPTS or isinstance(error, Unbuildable)
     retry_at = None if final else now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
     reason = describe(error)
     tables.put(
@@ -123,6 +143,7 @@ def record_failure(tables: Tables, claimed: Claimed, error: Exception, now: date
             "lease_until": None,
             "error": reason,
             "retry_at": stamp(retry_at) if retry_at else None,
+            "failed_at": stamp(now),
         },
     )
     return Failure(attempts=attempts, final=final, retry_at=retry_at, error=reason)
@@ -136,9 +157,10 @@ def describe(error: Exception) -> str:
 
 @frozen
 class Outcome:
-    status: str  # "sent" | "duplicate" | "failed"
+    status: str  # "sent" | "duplicate" | "in_flight" | "failed"
     provider_id: str | None = None
     failure: Failure | None = None
+    lease_until: datetime | None = None  # in flight: when the other claim runs out
 
 
 def send_once(
@@ -152,6 +174,8 @@ def send_once(
     claimed = claim(tables, slot, now)
     if claimed is None:
         return Outcome("duplicate")
+    if isinstance(claimed, Busy):
+        return Outcome("in_flight", lease_until=claimed.lease_until)
     try:
         provider_id = send()
     except Exception as error:

@@ -7,25 +7,26 @@ A system decides whether its move is still due; the engine decides when and how 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
 
 from backoffice.core.business_time import Calendar, next_allowed
 from backoffice.core.keys import schedule_name
-from backoffice.ports import Model
+from backoffice.core.vocabulary import Move
+from backoffice.ports import Model, Ports
 from backoffice.services.delivery import Failure, Slot, describe, send_once, stamp
-from backoffice.services.runtime import Ports, channel_of, deliver_text
+from backoffice.services.runtime import channel_of, deliver_text
 
 
 @frozen
 class Delivery:
     """What happened to one message: sent now, deferred, or why not."""
 
-    status: str  # sent | deferred | duplicate | dropped | skipped | retry | failed
+    status: str  # sent | deferred | duplicate | in_flight | dropped | skipped | retry | failed
     key: str
-    move: str
+    kind: str  # the move's kind, or the system's own message ("digest", "summary")
     subject: str
     to: tuple[str, ...]
     channel: str
@@ -49,11 +50,26 @@ class Outgoing:
     payload: Mapping[str, Any]  # what a deferred or retried dispatch is booked with
     deadline: datetime | None = None  # when it cannot go out before this, it is skipped
 
+    @classmethod
+    def of(cls, move: Move, channel: str, slot: Slot) -> Outgoing:
+        """A planned move on its way out, booked again (deferred, retried) with its own JSON."""
+        return cls(
+            key=move.key,
+            kind=move.kind,
+            subject=move.subject,
+            to=move.to,
+            channel=channel,
+            line=move.line,
+            slot=slot,
+            payload={"move": move.as_json()},
+            deadline=move.deadline,
+        )
+
     def report(self, status: str, at: datetime, **extra: Any) -> Delivery:
         return Delivery(
             status=status,
             key=self.key,
-            move=self.kind,
+            kind=self.kind,
             subject=self.subject,
             to=self.to,
             channel=self.channel,
@@ -84,6 +100,8 @@ def deliver(
         ports.scheduler.book(schedule_name(outgoing.key), when, dict(outgoing.payload))
         return outgoing.report("deferred", now, until=when)
     outcome = send_once(ports.tables, outgoing.slot, now, send, extra)
+    if outcome.status == "in_flight" and outcome.lease_until is not None:
+        return _recheck(ports, outgoing, now, outcome.lease_until)
     if outcome.status != "failed" or outcome.failure is None:
         return outgoing.report(outcome.status, now)
     failure = outcome.failure
@@ -95,8 +113,24 @@ def deliver(
             dict(outgoing.payload),
         )
         return outgoing.report("retry", now, until=retry_at, error=failure.error)
-    given_up(failure)
+    try:
+        given_up(failure)
+    except Exception as error:  # the notice failed too: the failed send stays on record
+        return outgoing.report("failed", now, error=f"{failure.error}; {NOT_TOLD}{describe(error)}")
     return outgoing.report("failed", now, error=failure.error)
+
+
+NOT_TOLD = "and the admin could not be told: "
+RECHECK_AFTER = timedelta(seconds=1)
+
+
+def _recheck(ports: Ports, outgoing: Outgoing, now: datetime, lease_until: datetime) -> Delivery:
+    """Someone else holds the claim: if they crashed, nobody would send it until the next tick,
+    so a re-check is booked for the end of their lease (it finds the move sent, or retakes it)."""
+    at = max(lease_until, now) + RECHECK_AFTER
+    name = schedule_name(f"{outgoing.key}:recheck:{stamp(lease_until)}")
+    ports.scheduler.book(name, at, dict(outgoing.payload))
+    return outgoing.report("in_flight", now, until=at)
 
 
 def report_once(
@@ -117,7 +151,7 @@ def report_once(
     return Delivery(
         status=outcome.status,
         key=slot.row["key"],
-        move=kind,
+        kind=kind,
         subject=kind,
         to=(to,),
         channel=channel,

@@ -29,6 +29,7 @@ def propose_from(
     dayfirst: bool,
     owner_column: str = "owner",
     time_columns: Sequence[str] = (),
+    fallback_owner: str = "",
 ) -> IntakeResult:
     """The proposal for a forwarded file's text (in AWS, PDFs are read by Textract first).
     Never raises for bad input: an unreadable or empty document is a proposal with empty
@@ -37,7 +38,9 @@ def propose_from(
     empty = dict.fromkeys(columns, "")
     if not extracted.text.strip() and not extracted.subject.strip():
         problems.append(f"{name}: no text to read; fill in the row by hand")
-        return IntakeResult(_with_owner(empty, extracted.sender, owner_column), tuple(problems))
+        return IntakeResult(
+            _with_owner(empty, extracted.sender or fallback_owner, owner_column), tuple(problems)
+        )
     prompt = f"Forwarded by: {extracted.sender}\nSubject: {extracted.subject}\n\n{extracted.text}"
     source = f"{extracted.subject}\n{extracted.text}"
     kept: dict[str, str] = {}
@@ -57,12 +60,14 @@ def propose_from(
         problems += [f"the proposal could not be read ({e}); fields left empty" for e in errors]
         kept = {}
     return IntakeResult(
-        _with_owner({**empty, **kept}, extracted.sender, owner_column), tuple(problems)
+        _with_owner({**empty, **kept}, extracted.sender or fallback_owner, owner_column),
+        tuple(problems),
     )
 
 
 def _with_owner(values: dict[str, str], sender: str, column: str) -> dict[str, str]:
-    """The person who forwarded the document is its proposed owner."""
+    """The person who forwarded the document is its proposed owner (the admin when nobody
+    did: a file read straight from disk)."""
     if column in values and not values[column] and sender:
         values[column] = sender
     return values

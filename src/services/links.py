@@ -7,10 +7,10 @@ fails part-way gives the link back, so the person can simply try again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
-from attrs import frozen
+from attrs import field, frozen
 
 from backoffice.core.tokens import LinkClaim, TokenError, read, verify
 from backoffice.ports import Absent, ConditionFailed, Tables
@@ -52,6 +52,18 @@ class Answered:
 
 
 @frozen
+class LinkAnswer:
+    """A POST from a link's confirmation page, or a Slack button or modal: the token, what the
+    person entered, and who they are when the channel knows better than the link."""
+
+    token: str
+    request_id: str
+    value: str = ""  # a date, a time
+    fields: Mapping[str, str] = field(factory=dict)  # an edited proposal's columns
+    by: str = ""  # "slack:U123" when Slack says who pressed the button
+
+
+@frozen
 class ActionResult:
     status: int
     title: str
@@ -85,7 +97,8 @@ class Links:
         refused: Callable[[LinkClaim | None, str], None],
     ) -> ActionResult:
         """POST: spend the link, then `apply` the answer. `refused` records a link turned away
-        before anything was applied (the claim when the link is genuine but expired or spent)."""
+        before anything was applied: the claim when the link is genuine but expired or spent,
+        None when it is not one of ours."""
         try:
             claim = read(self.secret, token, now)
         except TokenError as error:
@@ -135,6 +148,14 @@ class Links:
             return verify(self.secret, token)
         except TokenError:
             return None
+
+
+def action_of(secret: str, token: str) -> str | None:
+    """The action a genuine token carries (expired or not), to know which links it belongs to."""
+    try:
+        return verify(secret, token).action
+    except TokenError:
+        return None
 
 
 def token_problem(error: TokenError) -> LinkPage:

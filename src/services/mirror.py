@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
+from backoffice.core.sheet import neutralised
 from backoffice.ports import Blobs, Drive, Sheet
 
 STATE_KEY = "mirror-versions.json"
@@ -52,8 +53,10 @@ def sync(drive: Drive, sheet: Sheet, blobs: Blobs, sources: Sequence[Source]) ->
 
 
 def _csv(rows: list[list[str]]) -> bytes:
+    """The Sheet's values as CSV; a value a spreadsheet would run as a formula is marked as text
+    (the sheet's reader takes the mark off), so opening the copy runs nothing."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([neutralised(c) for c in row] for row in rows)
     return out.getvalue().encode("utf-8")
 
 

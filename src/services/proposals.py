@@ -1,8 +1,9 @@
 """Proposed sheet rows (from forwarded email or tagged calendar events) that a person approves.
 
 A proposal is stored once under a deterministic id, so a resync or a redelivered notification
-never proposes the same thing twice. The admin gets it with [Approve] and [Discard]; approving
-appends the row to the owner's sheet (RAW), discarding only records the decision.
+never proposes the same thing twice. The admin gets it with [Approve] [Edit] [Discard];
+approving appends the row to the owner's sheet (RAW), discarding only records the decision.
+Every system's proposals work this way; its description says whose sheet and which columns.
 """
 
 from __future__ import annotations
@@ -12,18 +13,23 @@ import re
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import normalise_header
 from backoffice.core.tokens import LinkClaim
-from backoffice.ports import Absent, ConditionFailed, Equals, TableSchema
+from backoffice.core.vocabulary import Action, audit_entry
+from backoffice.ports import Absent, ConditionFailed, Equals, Ports, TableSchema
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services.delivery import stamp
-from backoffice.services.links import LinkForm, LinkPage
-from backoffice.services.runtime import LinkTarget, Ports, answer_links, deliver_text, local_now
+from backoffice.services.links import ActionResult, Answered, LinkAnswer, LinkForm, LinkPage
+from backoffice.services.records import write_audit
+from backoffice.services.runtime import LinkTarget, answer_links, deliver_text, local_now
+
+if TYPE_CHECKING:
+    from backoffice.services.system import LinkAction, System
 
 ACTIONS = ("approve", "edit", "discard")
 LABELS = {"approve": "Approve", "edit": "Edit", "discard": "Discard"}
@@ -31,7 +37,18 @@ KIND = "proposal"
 
 
 def schema(prefix: str) -> TableSchema:
+    """The table `Storage.standard` gives every system for its proposals."""
     return TableSchema(f"{prefix}-proposals", "proposal_id", "kind")
+
+
+def link_actions() -> tuple[LinkAction, ...]:
+    from backoffice.services.system import LinkAction
+
+    return (
+        LinkAction("approve", LABELS["approve"]),
+        LinkAction("edit", LABELS["edit"], asks="fields"),
+        LinkAction("discard", LABELS["discard"]),
+    )
 
 
 @frozen
@@ -41,22 +58,10 @@ class Decision:
     values: Mapping[str, str]
 
 
-@frozen
-class RowKind:
-    """Whose sheet a proposed row is for, and how its notice and links read."""
-
-    prefix: str  # the system's table prefix: proposals live in <prefix>-proposals
-    system: str
-    link_path: str  # where the Approve / Edit / Discard links point
-    columns: tuple[str, ...]
-    id_column: str  # filled with a stable NEW-xxxxxx when the proposal has none
-    title_column: str  # what the notice and the answer call the row
-
-
 def propose(
     ports: Ports,
     settings: Settings,
-    kind: RowKind,
+    system: System,
     proposal_id: str,
     values: Mapping[str, str],
     source: str,
@@ -66,16 +71,17 @@ def propose(
     True when the admin was told now; False when they were told before. A notice that failed
     is sent by the next delivery of the same email, event or calendar entry."""
     now = local_now(ports.clock, settings)
-    table = schema(kind.prefix).name
-    complete = {column: values.get(column, "") for column in kind.columns}
-    complete[kind.id_column] = complete[kind.id_column] or new_row_id(proposal_id)
+    table = schema(system.prefix).name
+    sheet = system.sheet
+    complete = {column: values.get(column, "") for column in sheet.columns}
+    complete[sheet.id_column] = complete[sheet.id_column] or new_row_id(proposal_id)
     row: dict[str, Any] = {
         "proposal_id": proposal_id,
         "kind": KIND,
         "status": "open",
         "values": complete,
         "source": source,
-        "title_column": kind.title_column,
+        "title_column": sheet.title_column,
         "problems": list(problems),
         "created_at": stamp(now),
     }
@@ -85,33 +91,30 @@ def propose(
         row = ports.tables.get(table, proposal_id, KIND) or row
         if row.get("told_at"):
             return False
-    _tell_admin(ports, settings, kind, row, now)
+    _tell_admin(ports, settings, system, row, now)
     with suppress(ConditionFailed):  # already decided from the notice: keep the decision
         ports.tables.put(table, {**row, "told_at": stamp(now)}, Equals("status", "open"))
     return True
 
 
 def _tell_admin(
-    ports: Ports, settings: Settings, kind: RowKind, row: Mapping[str, Any], now: datetime
+    ports: Ports, settings: Settings, system: System, row: Mapping[str, Any], now: datetime
 ) -> None:
     values, problems, proposal_id = row["values"], row["problems"], row["proposal_id"]
-    title = values.get(kind.title_column) or proposal_id
+    title = values.get(system.sheet.title_column) or proposal_id
     lines = [f"A new row was proposed from {row['source']}. Please check it:", ""]
     lines += [f"  {column}: {value}" for column, value in values.items() if value]
     if problems:
         lines += ["", "Worth a look:", *(f"  - {problem}" for problem in problems)]
+    path = system.proposals.path
+    target = LinkTarget(system.name, proposal_id, KIND, proposal_id, settings.admin, path)
     deliver_text(
         ports,
         settings.admin,
         f"Proposed row: {title}",
         "\n".join(lines),
-        answer_links(
-            settings,
-            LinkTarget(kind.system, proposal_id, KIND, proposal_id, settings.admin, kind.link_path),
-            LABELS,
-            now,
-        ),
-        f"{kind.prefix}:{proposal_id}",
+        answer_links(settings, target, LABELS, now),
+        f"{system.prefix}:{proposal_id}",
     )
 
 
@@ -144,6 +147,44 @@ def new_row_id(proposal_id: str) -> str:
 
 def pending(ports: Ports, prefix: str, proposal_id: str) -> dict[str, Any] | None:
     return ports.tables.get(schema(prefix).name, proposal_id, KIND)
+
+
+# --- the admin's answers -----------------------------------------------------------------------
+
+
+def open_link(system: System, ports: Ports, settings: Settings, token: str) -> LinkPage:
+    """GET: what approving, editing or discarding will do. Changes nothing."""
+    from backoffice.services.answers import link_store
+
+    def view(claim: LinkClaim) -> LinkPage:
+        if claim.action not in ACTIONS:
+            return LinkPage(400, "Link not valid", "This link is not about a proposed row.")
+        return page(ports, system.prefix, claim, token)
+
+    return link_store(system, ports, settings).open(token, local_now(ports.clock, settings), view)
+
+
+def act(system: System, ports: Ports, settings: Settings, answer: LinkAnswer) -> ActionResult:
+    """POST (or a Slack button): approve (the row is appended to the sheet), edit then approve,
+    or discard; once, audited in the system's audit table."""
+    from backoffice.services.answers import act_on_link
+
+    def apply(action: Action, claim: LinkClaim, now: datetime) -> Answered:
+        if claim.action not in ACTIONS:
+            return Answered(False, "This link is not about a proposed row. Nothing changed.")
+        edits = answer.fields if claim.action == "edit" else None
+        decision = decide(ports, system.prefix, claim.subject, claim.action, action.by, now, edits)
+        before = {"proposal": claim.subject}
+        after = {"values": dict(decision.values), "result": decision.message}
+        subject = decision.values.get(system.sheet.id_column) or claim.subject
+        # Filed under the row the proposal became, so the row's history starts with it.
+        entry = audit_entry(
+            evolve(action, subject=subject), now, before, after, accepted=decision.accepted
+        )
+        write_audit(ports.tables, system.storage.audit, entry)
+        return Answered(decision.accepted, decision.message)
+
+    return act_on_link(system, ports, settings, answer, apply)
 
 
 def page(ports: Ports, prefix: str, claim: LinkClaim, token: str) -> LinkPage:

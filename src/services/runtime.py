@@ -1,11 +1,10 @@
-"""What every system's services share: the set of ports, local time, the calendar, sending text."""
+"""What every system's services share: local time, the calendar, sending text, signed links."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
 from functools import lru_cache
-from html import escape
 from zoneinfo import ZoneInfo
 
 from attrs import frozen
@@ -14,33 +13,7 @@ from backoffice.core.business_time import Calendar, holiday_dates
 from backoffice.core.settings import HolidaySpec, Settings
 from backoffice.core.sheet import is_slack_channel, is_slack_user
 from backoffice.core.tokens import LinkClaim, mint, nonce_for
-from backoffice.ports import (
-    Blobs,
-    Bus,
-    Button,
-    Chat,
-    ChatMessage,
-    Clock,
-    Email,
-    Mailer,
-    Scheduler,
-    Sheet,
-    Sms,
-    Tables,
-)
-
-
-@frozen
-class Ports:
-    clock: Clock
-    tables: Tables
-    blobs: Blobs
-    sheet: Sheet
-    scheduler: Scheduler
-    mailer: Mailer
-    chat: Chat
-    bus: Bus
-    sms: Sms
+from backoffice.ports import Button, ChatMessage, Clock, Email, Ports
 
 
 def local_now(clock: Clock, settings: Settings) -> datetime:
@@ -48,10 +21,11 @@ def local_now(clock: Clock, settings: Settings) -> datetime:
     return clock.now().astimezone(ZoneInfo(settings.timezone))
 
 
-def calendar_for(settings: Settings, now: datetime) -> Calendar:
-    """The business calendar around `now` (holidays for last, this and next year)."""
+def calendar_for(settings: Settings, now: datetime, zone: str = "") -> Calendar:
+    """The business calendar around `now` (holidays for last, this and next year), its hours
+    read in `zone` when a row has its own timezone."""
     return _calendar(
-        settings.timezone,
+        zone or settings.timezone,
         settings.quiet_hours,
         settings.business_days,
         settings.holidays,
@@ -91,50 +65,37 @@ def deliver_text(
     if is_slack_user(to) or is_slack_channel(to):
         return ports.chat.post(
             ChatMessage(
-                to=to, text=f"*{subject}*\n{text}", buttons=tuple(links), idempotency_key=key
+                to=to,
+                text=text,
+                buttons=tuple(links),
+                idempotency_key=key,
+                title="" if subject == text else subject,
             )
         )
     return ports.mailer.send(
-        Email(
-            to=(to,),
-            subject=subject,
-            text=_email_text(text, links),
-            html=_email_html(text, links) if links else None,
-            idempotency_key=key,
-        )
+        Email(to=(to,), subject=subject, text=text, links=tuple(links), idempotency_key=key)
     )
+
+
+def tell_admin(ports: Ports, settings: Settings, subject: str, text: str, key: str) -> str:
+    """A notice for a person: to the admin on their own channel, and when that channel is the
+    one failing (a wrong SMTP password, a revoked Slack token), by the other one the workspace
+    has: the staff channel in Slack, or the business's own address by mail."""
+    routes = [settings.admin]
+    for other in (settings.staff_channel, settings.mail_from):
+        if other and channel_of(other) != channel_of(settings.admin) and other not in routes:
+            routes.append(other)
+    for to in routes[:-1]:
+        try:
+            return deliver_text(ports, to, subject, text, (), key)
+        except Exception:  # the next route is tried; the last one's failure is raised
+            continue
+    return deliver_text(ports, routes[-1], subject, text, (), key)
 
 
 def channel_of(recipient: str) -> str:
     """How `deliver_text` reaches someone."""
     return "slack" if is_slack_user(recipient) or is_slack_channel(recipient) else "email"
-
-
-def _email_text(text: str, links: Sequence[Button]) -> str:
-    if not links:
-        return text + "\n"
-    lines = [text, "", "Answer with one click (you will be asked to confirm):"]
-    lines += [f"  {link.label}: {link.url}" for link in links]
-    return "\n".join(lines) + "\n"
-
-
-def _email_html(text: str, links: Sequence[Button]) -> str:
-    """The same message for mail clients that show HTML: paragraphs, then one button per answer."""
-    paragraphs = "".join(
-        f"<p>{escape(block).replace(chr(10), '<br>')}</p>" for block in text.split("\n\n") if block
-    )
-    buttons = " ".join(
-        f'<a href="{escape(link.url)}" style="display:inline-block;padding:10px 18px;margin:4px;'
-        f'border-radius:6px;background:#1a6b43;color:#ffffff;text-decoration:none">'
-        f"{escape(link.label)}</a>"
-        for link in links
-    )
-    return (
-        '<!doctype html><html><body style="font-family:Arial,sans-serif;line-height:1.5">'
-        f"{paragraphs}<p>{buttons}</p>"
-        '<p style="color:#666;font-size:12px">Each button opens a page that asks you to '
-        "confirm; nothing changes until you do.</p></body></html>"
-    )
 
 
 @frozen
@@ -147,6 +108,7 @@ class LinkTarget:
     nonce_seed: str  # the same seed always yields the same nonces (one message, one set)
     to: str
     path: str
+    detail: str = ""  # what within the chain the links are about (an onboarding step)
 
 
 def answer_links(
@@ -175,5 +137,6 @@ def link_token(settings: Settings, target: LinkTarget, action: str, expires_at: 
         nonce=nonce_for(secret, target.nonce_seed, action),
         expires_at=expires_at,
         by=target.to,
+        detail=target.detail,
     )
     return mint(secret, claim)

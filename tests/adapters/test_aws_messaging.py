@@ -28,7 +28,6 @@ def test_ses_sends_the_raw_message() -> None:
                 to=("maria@example.com",),
                 subject="Licence: renew",
                 text="Act by 2026-12-20.\n",
-                html="<p>Act</p>",
                 idempotency_key="ew:LIC-1:2026-12-20:first_alert",
             )
         )

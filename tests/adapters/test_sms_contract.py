@@ -94,7 +94,6 @@ def test_email_carries_an_ics_attachment_that_calendars_read(tmp_path: Path) -> 
             to=("mei@example.com",),
             subject="Your appointment",
             text="See you then.",
-            html="<p>See you then.</p>",
             idempotency_key="ar:A1",
             attachments=(Attachment("appointment.ics", "text/calendar", ics),),
         )

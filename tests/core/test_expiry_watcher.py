@@ -45,11 +45,11 @@ def item(item_id: str = "LIC-1", days: int = 20, **fields: object) -> ew.Item:
 
 
 def sent(move: ew.Move, on: date) -> ew.Ping:
-    return ew.Ping(move.item_id, move.chain_id, move.move, move.number, move.key, "sent", on)
+    return ew.Ping(move.subject, move.chain, move.kind, move.number, move.key, "sent", on)
 
 
-def moves_of(plan: ew.TickPlan) -> list[tuple[str, str]]:
-    return [(m.item_id, m.move) for m in plan.moves]
+def moves_of(plan: ew.Plan) -> list[tuple[str, str]]:
+    return [(m.subject, m.kind) for m in plan.moves]
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def test_rules_errors_name_the_line() -> None:
 def test_voice_rejects_unknown_placeholders_with_the_line() -> None:
     good = '[{0}]\nsubject = "{{item_name}}"\nbody = "act by {{act_by}}"\n'
     text = "".join(good.format(s) for s in ew.VOICE_SECTIONS)
-    assert set(ew.load_voice(text).templates) == set(ew.VOICE_SECTIONS)
+    assert set(ew.load_voice(text).sections) == set(ew.VOICE_SECTIONS)
     broken = text.replace("act by {act_by}", "act by {act_bye}", 1)
     with pytest.raises(DocumentError) as error:
         ew.load_voice(broken)
@@ -137,7 +137,7 @@ def test_first_alert_inside_the_window_only() -> None:
 def test_item_added_late_gets_first_alert_and_escalation_at_once() -> None:
     plan = ew.plan_tick([item(days=3)], EMPTY, RULES, NOW)
     assert moves_of(plan) == [("LIC-1", "first_alert"), ("LIC-1", "escalate")]
-    assert plan.moves[1].to == "ops@example.com"
+    assert plan.moves[1].to == ("ops@example.com",)
 
 
 def test_per_item_overrides() -> None:
@@ -152,7 +152,7 @@ def test_per_item_overrides() -> None:
     )
     assert moves_of(plan) == [("LIC-1", "first_alert"), ("I", "first_alert")]
     late = ew.plan_tick([item(days=5, escalate_to="boss@example.com")], EMPTY, RULES, NOW)
-    assert late.moves[1].to == "boss@example.com"
+    assert late.moves[1].to == ("boss@example.com",)
 
 
 def test_reminders_every_n_days_until_the_cap() -> None:
@@ -160,7 +160,7 @@ def test_reminders_every_n_days_until_the_cap() -> None:
     first = ew.move_for(it, "first_alert", 0, it.owner, 200)
     pings = [sent(first, TODAY - timedelta(days=7))]
     plan = ew.plan_tick([it], ew.State.of(pings, ()), RULES, NOW)
-    assert [(m.move, m.number) for m in plan.moves] == [("reminder", 1)]
+    assert [(m.kind, m.number) for m in plan.moves] == [("reminder", 1)]
     recent = [sent(first, TODAY - timedelta(days=6))]
     assert ew.plan_tick([it], ew.State.of(recent, ()), RULES, NOW).moves == ()
     capped = pings + [
@@ -193,7 +193,7 @@ def test_overdue_items_keep_getting_reminders_marked_overdue() -> None:
         [sent(first, TODAY - timedelta(days=14)), sent(escalated, TODAY - timedelta(days=8))], ()
     )
     plan = ew.plan_tick([it], state, RULES, NOW)
-    assert [(m.move, m.fields["overdue"]) for m in plan.moves] == [("reminder", "OVERDUE: ")]
+    assert [(m.kind, m.fields["overdue"]) for m in plan.moves] == [("reminder", "OVERDUE: ")]
 
 
 def test_changed_expiry_archives_the_old_chain_and_starts_a_new_one() -> None:
@@ -250,7 +250,7 @@ def test_ticks_are_idempotent_and_converge(items: list[ew.Item], offset: int) ->
     keys = [m.key for m in first.moves]
     assert len(keys) == len(set(keys))
     for it in items:
-        mine = [m.move for m in first.moves if m.item_id == it.item_id]
+        mine = [m.kind for m in first.moves if m.subject == it.item_id]
         assert sum(m in ew.OWNER_MOVES for m in mine) <= 1
         assert mine.count("escalate") <= 1
     delivered = ew.State.of([sent(m, now.date()) for m in first.moves], ())
@@ -278,32 +278,31 @@ def test_no_owner_move_after_ack_and_nothing_after_renew(
     if kind == "renew":
         assert plan.moves == ()
     else:
-        assert all(m.move == "escalate" for m in plan.moves)
+        assert all(m.kind == "escalate" for m in plan.moves)
 
 
 # --- actions ------------------------------------------------------------------------------------
 
 
-def action(kind: str, it: ew.Item, **fields: object) -> ew.Action:
-    return ew.Action(
-        kind,
-        it.item_id,
-        it.chain_id,
-        "maria@example.com",
-        "req-1",  # type: ignore[arg-type]
-        **fields,
-    )  # type: ignore[arg-type]
+def action(kind: str, it: ew.Item, value: date | None = None) -> ew.Action:
+    chosen = value.isoformat() if value else ""
+    return ew.Action(kind, it.item_id, it.chain_id, "maria@example.com", "req-1", chosen)
+
+
+def apply(state: ew.State, it: ew.Item | None, answer: ew.Action) -> ew.Transition[ew.Ack]:
+    return ew.apply_action(ew.Current(it, state), answer, NOW)
 
 
 def test_renew_writes_the_sheet_and_archives_the_chain() -> None:
     it = item(days=10)
     new = it.expires_on + timedelta(days=365)
-    t = ew.apply_action(EMPTY, it, action("renew", it, new_expires_on=new), NOW)
+    t = apply(EMPTY, it, action("renew", it, new))
     assert t.accepted
-    assert t.sheet_write == ew.SheetWrite(it.item_id, "expires_on", new.isoformat())
-    assert t.archive == it.chain_id
-    assert t.ack is not None and t.ack.new_expiry == new
+    assert t.sheet_writes == (ew.SheetWrite(it.item_id, "expires_on", new.isoformat()),)
+    assert t.archive == (it.chain_id,)
+    assert t.record is not None and t.record.new_expiry == new
     assert t.audit.action == "renew" and t.audit.after["expires_on"] == new.isoformat()
+    assert t.audit.by == "maria@example.com" and t.audit.before["expires_on"] == str(it.expires_on)
 
 
 def test_the_same_renewal_again_finishes_an_interrupted_one_and_is_idempotent() -> None:
@@ -311,43 +310,65 @@ def test_the_same_renewal_again_finishes_an_interrupted_one_and_is_idempotent() 
     old = item(days=10)
     new_date = old.expires_on + timedelta(days=365)
     renewed = item(days=10 + 365)
-    again = action("renew", old, new_expires_on=new_date)
-    finish = ew.apply_action(EMPTY, renewed, again, NOW)
-    assert finish.accepted and finish.sheet_write is None
-    assert finish.archive == old.chain_id
-    assert finish.ack is not None and finish.ack.new_expiry == new_date
-    recorded = ew.State.of(pings=(), acks=[finish.ack], archived=[old.chain_id])
-    repeat = ew.apply_action(recorded, renewed, again, NOW)
-    assert repeat.accepted and (repeat.ack, repeat.archive, repeat.sheet_write) == (None,) * 3
-    other_date = action("renew", old, new_expires_on=new_date + timedelta(days=1))
-    assert not ew.apply_action(recorded, renewed, other_date, NOW).accepted
+    again = action("renew", old, new_date)
+    finish = apply(EMPTY, renewed, again)
+    assert finish.accepted and finish.sheet_writes == ()
+    assert finish.archive == (old.chain_id,)
+    assert finish.record is not None and finish.record.new_expiry == new_date
+    recorded = ew.State.of(pings=(), acks=[finish.record], archived=[old.chain_id])
+    repeat = apply(recorded, renewed, again)
+    assert repeat.accepted and (repeat.record, repeat.archive, repeat.sheet_writes) == (
+        None,
+        (),
+        (),
+    )
+    other_date = action("renew", old, new_date + timedelta(days=1))
+    assert not apply(recorded, renewed, other_date).accepted
 
 
 @pytest.mark.parametrize(
-    ("kind", "fields"),
+    ("kind", "value"),
     [
-        ("renew", {"new_expires_on": TODAY + timedelta(days=10)}),
-        ("renew", {}),
-        ("snooze", {"snooze_until": TODAY}),
-        ("snooze", {"snooze_until": TODAY + timedelta(days=11)}),
+        ("renew", (TODAY + timedelta(days=10)).isoformat()),
+        ("renew", ""),
+        ("renew", "next year"),
+        ("snooze", TODAY.isoformat()),
+        ("snooze", (TODAY + timedelta(days=11)).isoformat()),
+        ("shred", ""),
     ],
 )
-def test_bad_answers_are_rejected_with_only_an_audit_row(kind: str, fields: dict) -> None:
+def test_bad_answers_are_rejected_with_only_an_audit_row(kind: str, value: str) -> None:
     it = item(days=10)
-    t = ew.apply_action(EMPTY, it, action(kind, it, **fields), NOW)
+    answer = ew.Action(kind, it.item_id, it.chain_id, "maria@example.com", "req-1", value)
+    t = apply(EMPTY, it, answer)
     assert not t.accepted
-    assert (t.ack, t.sheet_write, t.archive) == (None, None, None)
+    assert (t.record, t.sheet_writes, t.archive, t.notices) == (None, (), (), ())
     assert t.audit.action == "rejected" and t.audit.outcome == "rejected"
+    assert t.audit.after["requested"] == kind and t.audit.after["reason"] == t.message
 
 
 def test_answers_for_a_stale_chain_or_unknown_item_are_rejected() -> None:
     it = item(days=10)
     stale = ew.Action("ack_only", it.item_id, "LIC-1@2020-01-01", "m", "r")
-    assert not ew.apply_action(EMPTY, it, stale, NOW).accepted
-    assert not ew.apply_action(EMPTY, None, action("ack_only", it), NOW).accepted
+    assert not apply(EMPTY, it, stale).accepted
+    assert not apply(EMPTY, None, action("ack_only", it)).accepted
 
 
 def test_snooze_until_act_by_is_allowed() -> None:
     it = item(days=10, notice_days=2)
-    t = ew.apply_action(EMPTY, it, action("snooze", it, snooze_until=it.act_by), NOW)
-    assert t.accepted and t.ack is not None and t.ack.snooze_until == it.act_by
+    t = apply(EMPTY, it, action("snooze", it, it.act_by))
+    assert t.accepted and t.record is not None and t.record.snooze_until == it.act_by
+
+
+def test_a_snooze_reminds_on_the_date_it_names() -> None:
+    it = item(days=25)
+    alerted = sent(ew.move_for(it, "first_alert", 0, it.owner, 25), TODAY)
+    until = TODAY + timedelta(days=3)  # sooner than the chain's reminder_every_days (7)
+    snoozed = ew.Ack(it.item_id, it.chain_id, "snooze", TODAY, snooze_until=until)
+    state = ew.State.of([alerted], [snoozed])
+    on = lambda day: moves_of(ew.plan_tick([it], state, RULES, NOW + timedelta(days=day)))  # noqa: E731
+    assert on(2) == []  # still snoozed
+    assert on(3) == [(it.item_id, "reminder")]  # the day the page promised
+    reminded = sent(ew.move_for(it, "reminder", 1, it.owner, 22), until)
+    after = ew.State.of([alerted, reminded], [snoozed])
+    assert moves_of(ew.plan_tick([it], after, RULES, NOW + timedelta(days=4))) == []

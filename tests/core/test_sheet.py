@@ -32,6 +32,15 @@ def test_line_numbers_survive_blank_lines_and_quoted_newlines() -> None:
     assert (problem.line, problem.value) == (6, "extra")
 
 
+def test_a_line_the_csv_reader_refuses_is_one_problem_and_the_rest_is_read() -> None:
+    """A stray carriage return before a NUL (a damaged export) is not a traceback."""
+    table, problems = read_csv("Item ID,Notes\nA,x\r\x00y\nB,z\n", "registry.csv")
+    assert [(r.line, r.values["item_id"]) for r in table.rows] == [(3, "B")]
+    [problem] = problems
+    assert (problem.file, problem.line) == ("registry.csv", 2)
+    assert "the row is skipped" in problem.message
+
+
 def test_header_problems() -> None:
     _, problems = read_csv("item_id,,Item ID\n1,2,3\n", "registry.csv")
     assert [p.message.split(";")[0] for p in problems] == [

@@ -131,24 +131,3 @@ def test_appointment_reminder_has_the_seed_inventory() -> None:
     pattern = resources["MovesRule"]["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["ar.first_reminder", "ar.second_reminder", "ar.gap_alert"]
     assert "AWS::Budgets::Budget" in [r["Type"] for r in resources.values()]
-
-
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
-def test_the_template_sets_every_variable_the_wiring_reads(path: Path) -> None:
-    """The names the AWS wiring builds from the system's prefix exist in the template."""
-    from backoffice.handlers import wiring
-
-    template = load(path)
-    variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
-    for props in functions(template).values():
-        variables |= set(props.get("Environment", {}).get("Variables", {}))
-    system = {
-        "expiry-watcher": wiring.expiry_watcher_system(),
-        "appointment-reminder": wiring.appointment_reminder_system(),
-    }[path.stem]
-    needed = {system.table_variable(t.name) for t in system.tables}
-    needed |= {system.sheet_bucket, system.var("RULES_BUCKET"), system.var("DISPATCH_ARN")}
-    needed |= {system.var("SCHEDULER_ROLE_ARN"), system.var("RAW_MIME_BUCKET")}
-    needed |= {system.var(n) for n in ("SPREADSHEET_ID", "RULES_DOC_ID", "VOICE_DOC_ID")}
-    needed |= {system.var(n) for n in ("CALENDAR_IDS", "SOURCE_PDFS_BUCKET", "TEXTRACT_TOPIC_ARN")}
-    assert needed <= variables, sorted(needed - variables)

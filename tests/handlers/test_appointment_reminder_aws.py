@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
+import aws_stack as stack
 import pytest
-from dynamo import create_tables, route_moves
 from dynamo import drain as moves_in
 from freezegun import freeze_time
-from iam import ACCOUNT, Roles
+from iam import ACCOUNT
 from models import Scripted
 
 from backoffice.handlers import appointment_reminder as handlers
 from backoffice.handlers import wiring
+from backoffice.services.appointment_reminder import SYSTEM
 
 REGION = "ap-southeast-1"
 RAW_MIME = f"ar-raw-mime-{ACCOUNT}"  # the name the template gives the bucket
@@ -46,75 +46,22 @@ def settings_text() -> str:
 
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("BACKOFFICE_BACKEND", raising=False)
-    system = wiring.appointment_reminder_system()
-    environment = {
-        "AR_RULES_BUCKET": "ar-rules-source",
-        "AR_APPOINTMENTS_BUCKET": "ar-appointments-source",
-        "AR_DISPATCH_ARN": "arn:aws:lambda:ap-southeast-1:123456789012:function:ar-dispatch",
-        "AR_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ar-scheduler",
-        "AR_LINK_SECRET_ID": "ar/reply/hmac",
-        "AR_SCHEDULE_GROUP": "ar-deferred",
-        "AR_SMS_ORIGINATION_NUMBER": "+6560000000",
-        **{system.table_variable(s.name): f"prod-{s.name}" for s in system.tables},
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        _clear_caches()
-        roles = Roles(
-            TEMPLATE,
-            REGION,
-            names={
-                "AppointmentsBucket": "ar-appointments-source",
-                "RulesBucket": "ar-rules-source",
-                "SourcePdfsBucket": "ar-source-pdfs",
-                "SchedulerInvokeRole": "ar-scheduler",
-                "TextractPublishRole": "textract",
-            },
-            parameters={"SenderEmail": "salon@example.com"},
-            table_prefix="prod-",
-        )
-        roles.record(wiring._session())
-        roles.watch_handlers(handlers, monkeypatch)
-        scheduler = boto3.client("scheduler", region_name=REGION)
-        scheduler.create_schedule_group(Name=roles.schedule_group())
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_tables(dynamodb, system.tables, "prod-")
-        s3 = boto3.client("s3", region_name=REGION)
-        location = {"LocationConstraint": REGION}
-        for bucket in ("ar-rules-source", "ar-appointments-source"):
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
-        s3.put_object(Bucket="ar-appointments-source", Key="appointments.csv", Body=SHEET.encode())
-        for name in ("rules.toml", "voice.toml"):
-            s3.put_object(Bucket="ar-rules-source", Key=name, Body=(EXAMPLE / name).read_bytes())
-        boto3.client("ssm", region_name=REGION).put_parameter(
-            Name="/ar/config/backoffice.toml", Value=settings_text(), Type="SecureString"
-        )
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="ar/reply/hmac", SecretString="reply-secret-from-secrets-manager"
-        )
-        boto3.client("ses", region_name=REGION).verify_email_identity(
-            EmailAddress="salon@example.com"
-        )
-        sqs = boto3.client("sqs", region_name=REGION)
-        events = boto3.client("events", region_name=REGION)
-        queue = route_moves(events, sqs, *roles.moves_rule())
-        yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
-        _clear_caches()
-        assert roles.refused() == [], "calls the template's roles do not allow"
-        assert roles.calls, "the handlers' calls were watched"
-
-
-def _clear_caches() -> None:
-    wiring.appointment_reminder.cache_clear()
-    wiring.aws_client.cache_clear()
-    wiring._session.cache_clear()
+    documents = {name: (EXAMPLE / name).read_bytes() for name in ("rules.toml", "voice.toml")}
+    with stack.deployed(
+        SYSTEM,
+        handlers,
+        monkeypatch,
+        region=REGION,
+        sender="salon@example.com",
+        settings_text=settings_text(),
+        documents={**documents, "appointments.csv": SHEET.encode()},
+        secrets={"ar/reply/hmac": "reply-secret-from-secrets-manager"},
+        extra_environment={
+            "AR_LINK_SECRET_ID": "ar/reply/hmac",
+            "AR_SMS_ORIGINATION_NUMBER": "+6560000000",
+        },
+    ) as world:
+        yield world
 
 
 def drain(world: dict[str, Any]) -> list[dict[str, Any]]:
@@ -160,7 +107,7 @@ def web(method: str, path: str, query: str = "", form: dict[str, str] | None = N
 
 def token_for(page: str, label: str) -> str:
     found = re.search(
-        r'name="t" value="([^"]+)">(?:<input[^>]*>)*<button type="submit">' + label, page
+        r'name="t" value="([^"]+)">\s*(?:<input[^>]*>\s*)*<button type="submit">' + label, page
     )
     assert found, f"no {label} form on the page"
     return found.group(1)
@@ -176,6 +123,7 @@ def test_reminders_go_out_once_and_the_reply_link_confirms_and_moves_on_aws(
         assert sorted(e["detail-type"] for e in events) == ["ar.first_reminder"] * 2
         assert {handlers.dispatch(e, None)["status"] for e in events} == {"sent"}
         assert {handlers.dispatch(e, None)["status"] for e in events} <= {"dropped", "duplicate"}
+    assert deployed["roles"].calls, "the handlers' calls are watched"
     [(number, text)] = texts()
     assert number == "+6591234567" and "Hi Mei Tan, see you Wed 2 Dec at 14:00." in text
     [raj] = mails()
@@ -238,8 +186,11 @@ def test_the_weekly_summary_emails_the_owner_and_the_staff_once(
     with freeze_time("2026-12-07 00:00:00"):  # Monday 08:00 in Singapore
         first = handlers.summary(scheduled, None)
         again = handlers.summary(scheduled, None)
-    assert first == {"sent": {"staff@example.com": "sent", "owner@example.com": "sent"}}
-    assert again == {"sent": {}}
+    assert first == {
+        "status": "sent",
+        "sent": {"staff@example.com": "sent", "owner@example.com": "sent"},
+    }
+    assert again == {"status": "not_due", "sent": {}}
     summaries = [m for m in mails() if m["Subject"].startswith("Appointments: the week")]
     assert sorted(m["To"] for m in summaries) == ["owner@example.com", "staff@example.com"]
     text = summaries[0].get_body(("plain",)).get_content()
@@ -331,7 +282,7 @@ def test_with_the_google_sheet_a_cancel_writes_it_raw_and_its_copy_in_s3_at_once
     )
     with freeze_time("2026-12-02 04:00:00"):  # Wednesday 12:00: A1 would be due; it is cancelled
         handlers.reminder(scheduled, None)
-        assert not [e for e in drain(deployed) if e["detail"]["appt_id"] == "A1"]
+        assert not [e for e in drain(deployed) if e["detail"]["subject"] == "A1"]
 
 
 def test_drive_sync_and_calendar_sync_run_within_their_roles(

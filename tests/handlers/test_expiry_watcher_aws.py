@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aws_stack as stack
 import boto3
 import pytest
-from dynamo import create_tables, route_moves
 from dynamo import drain as moves_in
 from freezegun import freeze_time
-from iam import ACCOUNT, Roles
+from iam import ACCOUNT
 
 from backoffice.handlers import expiry_watcher as handlers
 from backoffice.handlers import wiring
-from backoffice.services.expiry_watcher import TABLES
+from backoffice.services.expiry_watcher import SYSTEM
 
 REGION = "us-east-1"
 EXAMPLE = Path(__file__).parents[2] / "src/cli/examples/expiry-watcher"
@@ -48,76 +48,22 @@ def settings_text() -> str:
 
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("BACKOFFICE_BACKEND", raising=False)
-    environment = {
-        "EW_RULES_BUCKET": "ew-rules-source",
-        "EW_REGISTRY_BUCKET": "ew-registry-source",
-        "EW_DISPATCH_ARN": DISPATCH_ARN,
-        "EW_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ew-scheduler",
-        "EW_SCHEDULE_GROUP": "ew-deferred",
-        "EW_CONFIG_PARAMETER": "/ew/config/backoffice.toml",
-        **{wiring.expiry_watcher_system().table_variable(s.name): f"prod-{s.name}" for s in TABLES},
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        _clear_caches()
-        roles = Roles(
-            TEMPLATE,
-            REGION,
-            names={
-                "RegistryBucket": "ew-registry-source",
-                "RulesBucket": "ew-rules-source",
-                "SourcePdfsBucket": "ew-source-pdfs",
-                "SchedulerInvokeRole": "ew-scheduler",
-                "TextractPublishRole": "textract",
-            },
-            parameters={"SenderEmail": "watcher@example.com"},
-            table_prefix="prod-",
-        )
-        roles.record(wiring._session())
-        roles.watch_handlers(handlers, monkeypatch)
-        scheduler = boto3.client("scheduler", region_name=REGION)
-        scheduler.create_schedule_group(Name=roles.schedule_group())
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_tables(dynamodb, TABLES, "prod-")
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in ("ew-rules-source", "ew-registry-source"):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_object(Bucket="ew-registry-source", Key="registry.csv", Body=REGISTRY.encode())
-        for name in ("rules.toml", "voice.toml"):
-            s3.put_object(Bucket="ew-rules-source", Key=name, Body=(EXAMPLE / name).read_bytes())
-        boto3.client("ssm", region_name=REGION).put_parameter(
-            Name="/ew/config/backoffice.toml", Value=settings_text(), Type="SecureString"
-        )
-        secrets = boto3.client("secretsmanager", region_name=REGION)
-        for name, value in (
-            ("ew/links/secret", "link-secret-from-secrets-manager"),
-            ("ew/slack/bot-token", "xoxb-test"),
-            ("ew/slack/signing-secret", "signing"),
-        ):
-            secrets.create_secret(Name=name, SecretString=value)
-        boto3.client("ses", region_name=REGION).verify_email_identity(
-            EmailAddress="watcher@example.com"
-        )
-        sqs = boto3.client("sqs", region_name=REGION)
-        events = boto3.client("events", region_name=REGION)
-        queue = route_moves(events, sqs, *roles.moves_rule())
-        yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb}
-        _clear_caches()
-        assert roles.refused() == [], "calls the template's roles do not allow"
-
-
-def _clear_caches() -> None:
-    wiring.expiry_watcher.cache_clear()
-    wiring.aws_client.cache_clear()
-    wiring._session.cache_clear()
+    documents = {name: (EXAMPLE / name).read_bytes() for name in ("rules.toml", "voice.toml")}
+    with stack.deployed(
+        SYSTEM,
+        handlers,
+        monkeypatch,
+        region=REGION,
+        sender="watcher@example.com",
+        settings_text=settings_text(),
+        documents={**documents, "registry.csv": REGISTRY.encode()},
+        secrets={
+            "ew/links/secret": "link-secret-from-secrets-manager",
+            "ew/slack/bot-token": "xoxb-test",
+            "ew/slack/signing-secret": "signing",
+        },
+    ) as world:
+        yield world
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -186,7 +132,10 @@ def test_watcher_dispatch_and_ack_on_aws(deployed: dict[str, Any]) -> None:
     assert [a["action"]["S"] for a in items(deployed, "ew-ack")] == ["renew"]
     assert sorted(a["action"]["S"] for a in items(deployed, "ew-audit")) == ["rejected", "renew"]
     archived = items(deployed, "ew-pings-archive")
-    assert [a["chain_id"]["S"] for a in archived] == ["LIC-1@2026-12-20"]
+    assert sorted((a["chain_id"]["S"], "key" in a) for a in archived) == [
+        ("LIC-1@2026-12-20", False),  # the chain's closing mark
+        ("LIC-1@2026-12-20", True),  # its first alert
+    ]
 
 
 def test_a_night_move_is_booked_on_eventbridge_scheduler(deployed: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from world import NY, World
 
-from backoffice.handlers.expiry_watcher import handle_ack
+from backoffice.handlers.expiry_watcher import HTTP
 from backoffice.services import expiry_watcher as service
 
 SAMPLE = (
@@ -75,14 +75,14 @@ def test_get_confirms_and_post_acts(world: World, base_event: dict[str, Any]) ->
     links = world.links("ew:LIC-1:2026-12-20:first_alert")
     token = links["Snooze"]
     before = world.tables.snapshot()
-    page = handle_ack(
+    page = HTTP.answer(
         request(base_event, "GET", "/ew/ack", f"t={token}"), world.ports, world.settings
     )
     assert page["statusCode"] == 200 and page["headers"]["content-type"].startswith("text/html")
     assert 'method="post"' in page["body"] and 'name="date"' in page["body"]
     assert world.tables.snapshot() == before
     form = urlencode({"t": token, "date": "2026-12-10"}).encode()
-    done = handle_ack(
+    done = HTTP.answer(
         request(base_event, "POST", "/ew/ack", body=form, encode=True), world.ports, world.settings
     )
     assert done["statusCode"] == 200 and "paused until 2026-12-10" in done["body"]
@@ -97,24 +97,26 @@ def test_get_confirms_and_post_acts(world: World, base_event: dict[str, Any]) ->
 def test_plain_bodies_and_refusals(world: World, base_event: dict[str, Any]) -> None:
     token = world.links("ew:LIC-1:2026-12-20:first_alert")["Ack only"]
     body = urlencode({"t": token}).encode()
-    first = handle_ack(
+    first = HTTP.answer(
         request(base_event, "POST", "/ew/ack", body=body), world.ports, world.settings
     )
-    again = handle_ack(
+    again = HTTP.answer(
         request(base_event, "POST", "/ew/ack", body=body), world.ports, world.settings
     )
     assert (first["statusCode"], again["statusCode"]) == (200, 409)
     assert (
-        handle_ack(request(base_event, "GET", "/elsewhere"), world.ports, world.settings)[
+        HTTP.answer(request(base_event, "GET", "/elsewhere"), world.ports, world.settings)[
             "statusCode"
         ]
         == 404
     )
     assert (
-        handle_ack(request(base_event, "PUT", "/ew/ack"), world.ports, world.settings)["statusCode"]
+        HTTP.answer(request(base_event, "PUT", "/ew/ack"), world.ports, world.settings)[
+            "statusCode"
+        ]
         == 405
     )
-    bad = handle_ack(
+    bad = HTTP.answer(
         request(base_event, "GET", "/ew/ack", "t=%3Cscript%3E"), world.ports, world.settings
     )
     assert bad["statusCode"] == 400 and "<script>" not in bad["body"]

@@ -10,7 +10,7 @@ import pytest
 from slack_signing import slack_request
 from world import NY, World
 
-from backoffice.handlers.expiry_watcher import handle_ack
+from backoffice.handlers.expiry_watcher import HTTP
 from backoffice.services import expiry_watcher as service
 
 TUESDAY = datetime(2026, 12, 1, 8, 0, tzinfo=NY)
@@ -66,20 +66,20 @@ def click(world: World, action: str) -> dict[str, Any]:
 
 
 def test_ack_only_updates_the_message_and_removes_the_buttons(world: World) -> None:
-    response = handle_ack(signed(world, click(world, "ack_only")), world.ports, world.settings)
+    response = HTTP.answer(signed(world, click(world, "ack_only")), world.ports, world.settings)
     assert response["statusCode"] == 200
     [(message_id, text)] = world.chat.updates
     assert message_id == "D0CA5BRP8:1548261231.000200" and "<@U024BE7LH>" in text
     [ack] = world.rows(service.ACKS)
     assert (ack["action"], ack["by_user"]) == ("ack_only", "slack:U024BE7LH")
-    again = handle_ack(signed(world, click(world, "ack_only"), age=1), world.ports, world.settings)
+    again = HTTP.answer(signed(world, click(world, "ack_only"), age=1), world.ports, world.settings)
     assert again["statusCode"] == 200
     [(_, user, text)] = world.chat.whispers
     assert user == "U024BE7LH" and "already been used" in text
 
 
 def test_renew_opens_a_date_modal_and_its_submission_renews(world: World) -> None:
-    handle_ack(signed(world, click(world, "renew")), world.ports, world.settings)
+    HTTP.answer(signed(world, click(world, "renew")), world.ports, world.settings)
     [(trigger, view)] = world.chat.modals
     assert trigger.startswith("13345224609")
     assert view["type"] == "modal" and view["callback_id"] == "ew_renew"
@@ -99,7 +99,7 @@ def test_renew_opens_a_date_modal_and_its_submission_renews(world: World) -> Non
                 },
             },
         }
-        return handle_ack(signed(world, payload, age=age), world.ports, world.settings)
+        return HTTP.answer(signed(world, payload, age=age), world.ports, world.settings)
 
     refused = json.loads(submit("2026-01-01", 1)["body"])
     assert refused["response_action"] == "errors" and "after" in refused["errors"]["date_block"]
@@ -114,7 +114,7 @@ def test_bad_or_stale_signatures_get_401_and_read_nothing(
     world: World, secret: str, age: int
 ) -> None:
     before = dict(world.tables.faults.calls)
-    response = handle_ack(
+    response = HTTP.answer(
         signed(world, click(world, "ack_only"), secret, age), world.ports, world.settings
     )
     assert response["statusCode"] == 401
@@ -123,12 +123,12 @@ def test_bad_or_stale_signatures_get_401_and_read_nothing(
 
 @pytest.mark.parametrize("raw", [b"payload=not-json", b"nothing=here", b"payload=%7B%7D"])
 def test_malformed_payloads_get_400(world: World, raw: bytes) -> None:
-    assert handle_ack(signed(world, {}, raw=raw), world.ports, world.settings)["statusCode"] == 400
+    assert HTTP.answer(signed(world, {}, raw=raw), world.ports, world.settings)["statusCode"] == 400
 
 
 def test_a_button_for_a_renewed_item_gets_a_polite_private_answer(world: World) -> None:
-    service.act_on_link(world.ports, world.settings, token(world, "renew"), "2027-06-01", "r1")
-    handle_ack(signed(world, click(world, "snooze")), world.ports, world.settings)
+    world.act(token(world, "renew"), "2027-06-01", "r1")
+    HTTP.answer(signed(world, click(world, "snooze")), world.ports, world.settings)
     [(_, _, text)] = world.chat.whispers
     assert "no longer applies" in text and world.chat.modals == []
 
@@ -142,7 +142,7 @@ def test_a_proposal_card_edit_opens_a_modal_whose_submission_adds_the_row(world:
     event = CalendarEvent(
         "e1", "cal", "Permt #expires", "", "2027-03-01", "confirmed", "dan@example.com"
     )
-    assert service.propose_from_event(world.ports, world.settings, event, "#expires")
+    assert world.propose(event)
     card = world.chat.posted[-1]
     assert [b.action for b in card.buttons] == ["approve", "edit", "discard"]
     edit = next(b for b in card.buttons if b.action == "edit")
@@ -153,7 +153,7 @@ def test_a_proposal_card_edit_opens_a_modal_whose_submission_adds_the_row(world:
         "container": {"type": "message", "message_ts": "1.2", "channel_id": "D1"},
         "actions": [{"action_id": "edit", "value": edit.value, "type": "button"}],
     }
-    handle_ack(signed(world, payload), world.ports, world.settings)
+    HTTP.answer(signed(world, payload), world.ports, world.settings)
     [(_, view)] = world.chat.modals
     assert view["callback_id"] == "ew_edit"
     names = [block["block_id"] for block in view["blocks"]]
@@ -170,6 +170,6 @@ def test_a_proposal_card_edit_opens_a_modal_whose_submission_adds_the_row(world:
         "user": {"id": "U0ADMIN0001"},
         "view": {**view, "state": {"values": state}},
     }
-    response = handle_ack(signed(world, submitted, age=1), world.ports, world.settings)
+    response = HTTP.answer(signed(world, submitted, age=1), world.ports, world.settings)
     assert json.loads(response["body"]) == {"response_action": "clear"}
     assert world.sheet.rows[-1][1] == "Permit"

@@ -10,13 +10,13 @@ from salon import SETTINGS, SG, Salon
 
 from backoffice.core.sms import sms_segments
 from backoffice.services import appointment_reminder as service
-from backoffice.services import appointment_replies as replies
+from backoffice.services.appointment_reminder import replies
 
 
 def test_a_reminder_by_sms_a_day_before_and_nothing_twice() -> None:
     salon = Salon(["A1,Mei,9123 4567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG))
     [sent] = salon.hour()
-    assert (sent.status, sent.move) == ("sent", "first_reminder")
+    assert (sent.status, sent.kind) == ("sent", "first_reminder")
     [(to, text, key)] = salon.sms.sent
     assert (to, key) == ("+6591234567", "ar:A1:2026-12-02T14:30:00+08:00:first_reminder")
     assert text.startswith("Hi Mei, see you Wed 2 Dec at 14:30. Reply: ")
@@ -29,15 +29,15 @@ def test_a_late_booking_gets_one_text_and_staff_hear_of_it() -> None:
         ["A1,Mei,+6591234567,,2026-12-01 16:00"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
     )
     delivered = salon.hour()
-    assert sorted((d.move, d.status) for d in delivered) == [
-        ("gap_alert", "sent"),
-        ("second_reminder", "sent"),
-    ]
+    assert [(d.kind, d.status) for d in delivered] == [("second_reminder", "sent")]
     assert len(salon.sms.sent) == 1 and salon.sms.sent[0][1] == "Soon: Tue 1 Dec at 16:00."
+    skipped = [r for r in salon.tables.scan(service.SENDS.name) if r["status"] == "skipped"]
+    assert [r["window"] for r in skipped] == ["first_reminder"]
+    assert salon.chat.posted == []  # the customer gets an hour to answer first
+    salon.clock.advance(timedelta(hours=1))
+    assert [(d.kind, d.status) for d in salon.hour()] == [("gap_alert", "sent")]
     [alert] = salon.chat.posted
     assert alert.to == "C0STAFF001" and "Not confirmed: Mei (A1)" in alert.text
-    skipped = [r for r in salon.tables.scan(service.SENDS) if r["status"] == "skipped"]
-    assert [r["window"] for r in skipped] == ["first_reminder"]
     assert salon.hour() == []
 
 
@@ -46,16 +46,18 @@ def test_quiet_hours_defer_a_text_and_drop_one_that_would_arrive_too_late() -> N
     salon = Salon(
         ["A1,Mei,+6591234567,,2026-12-02 11:00", "A2,Raj,+6591234568,,2026-12-02 08:00"], night
     )
-    by_id = {d.subject: d for d in salon.hour() if d.move != "gap_alert"}
+    by_id = {d.subject: d for d in salon.hour() if d.kind != "gap_alert"}
     assert by_id["A1"].status == "deferred" and by_id["A1"].until == night.replace(
         hour=8
     ) + timedelta(days=1)
     assert by_id["A2"].status == "skipped"
-    recorded = {(r["appt_id"], r["window"], r["status"]) for r in salon.tables.scan(service.SENDS)}
-    assert ("A2", by_id["A2"].move, "skipped") in recorded  # dropped, and recorded as skipped
+    recorded = {
+        (r["appt_id"], r["window"], r["status"]) for r in salon.tables.scan(service.SENDS.name)
+    }
+    assert ("A2", by_id["A2"].kind, "skipped") in recorded  # dropped, and recorded as skipped
     assert salon.sms.sent == []
     salon.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=SG))
-    delivered = [(d.subject, d.move, d.status) for d in salon.hour()]
+    delivered = [(d.subject, d.kind, d.status) for d in salon.hour()]
     assert ("A1", "first_reminder", "sent") in delivered  # the booked one-off fired at 08:00
     assert all(to != "+6591234568" for to, _, _ in salon.sms.sent)
 
@@ -99,8 +101,8 @@ def test_confirm_stops_the_second_reminder_and_the_link_works_once() -> None:
     again = replies.answer(salon.ports, SETTINGS, choice(page, "Confirm"), "", "r2")
     assert again.status == 409
     salon.clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=SG))
-    assert [d.move for d in salon.hour() if d.status == "sent"] == []
-    assert [a["action"] for a in salon.tables.scan(service.AUDIT)] == ["confirm", "rejected"]
+    assert [d.kind for d in salon.hour() if d.status == "sent"] == []
+    assert [a["action"] for a in salon.tables.scan(service.AUDIT.name)] == ["confirm", "rejected"]
 
 
 def test_cancel_frees_the_slot_and_stops_everything() -> None:
@@ -191,10 +193,10 @@ def test_quiet_hours_are_the_customers_own_for_an_appointment_in_another_timezon
     # 15:00 in Singapore is 07:00 in London: the reminder waits for 08:00 London time.
     salon = Salon(rows, datetime(2026, 12, 1, 15, 0, tzinfo=SG), header)
     [first] = salon.hour()
-    assert (first.move, first.status) == ("first_reminder", "deferred")
+    assert (first.kind, first.status) == ("first_reminder", "deferred")
     assert first.until == datetime(2026, 12, 1, 8, 0, tzinfo=ZoneInfo("Europe/London"))
     salon.clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=SG))
-    sent = [d.move for d in salon.hour() if d.status == "sent"]
+    sent = [d.kind for d in salon.hour() if d.status == "sent"]
     assert sent == ["first_reminder"] and len(salon.sms.sent) == 1
 
 
@@ -259,10 +261,10 @@ def test_a_cancel_that_failed_after_writing_the_sheet_is_finished_by_the_next_ta
     again = replies.answer(salon.ports, SETTINGS, token, "", "r2")
     assert again.status == 200 and "cancelled" in again.message
     [notice] = salon.chat.posted
-    assert notice.text.startswith("*Slot freed: Mei cancelled A1")
-    archived = {r["chain_id"] for r in salon.tables.scan(service.ARCHIVE)}
+    assert notice.text.startswith("Slot freed: Mei cancelled A1") and notice.title == ""
+    archived = {r["chain_id"] for r in salon.tables.scan(service.ARCHIVE.name)}
     assert archived == {"A1@2026-12-02T14:30:00+08:00"}
-    assert [a["action"] for a in salon.tables.scan(service.AUDIT)] == ["cancel"]
+    assert [a["action"] for a in salon.tables.scan(service.AUDIT.name)] == ["cancel"]
 
 
 def test_when_staff_cannot_be_told_the_admin_is() -> None:
@@ -288,10 +290,39 @@ def test_a_spent_or_tampered_answer_changes_nothing_but_the_audit_trail() -> Non
     for tampered in (token[:-2] + ("xx" if not token.endswith("xx") else "yy"), "nonsense", ""):
         refused = replies.answer(salon.ports, SETTINGS, tampered, "", f"r-{tampered[:4]}")
         assert refused.status == 400
-    after = salon.tables.snapshot()
-    audit = after.pop(service.AUDIT)
-    assert len(audit) == 3 and {r["action"] for r in audit.values()} == {"rejected"}
-    assert after == {k: v for k, v in tables_before.items() if k != service.AUDIT}
+    # Not ours: turned away without a trace (junk must not grow the audit table).
+    assert salon.tables.snapshot() == tables_before
     assert salon.blobs.get("appointments.csv") == sheet_before and salon.chat.posted == []
     assert replies.answer(salon.ports, SETTINGS, token, "", "r1").status == 200
+    audited = len(salon.tables.scan(service.AUDIT.name))
+    after = salon.tables.snapshot()
     assert replies.answer(salon.ports, SETTINGS, token, "", "r2").status == 409  # spent
+    audit = salon.tables.scan(service.AUDIT.name)
+    assert len(audit) == audited + 1 and audit[-1]["action"] == "rejected"
+    assert {k: v for k, v in salon.tables.snapshot().items() if k != service.AUDIT.name} == {
+        k: v for k, v in after.items() if k != service.AUDIT.name
+    }
+
+
+def test_a_deferred_first_reminder_overtaken_by_the_second_is_skipped_not_sent_with_it() -> None:
+    night = datetime(2026, 12, 1, 22, 0, tzinfo=SG)  # inside the SMS quiet hours
+    salon = Salon(["A1,Mei,+6591234567,,2026-12-02 09:30"], night)
+    [first] = [d for d in salon.hour() if d.kind == "first_reminder"]
+    assert first.status == "deferred" and first.until == datetime(2026, 12, 2, 8, 0, tzinfo=SG)
+    salon.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=SG))  # the second's window is open too
+    at_eight = {d.kind: d.status for d in salon.hour()}
+    assert at_eight["first_reminder"] == "skipped" and at_eight["second_reminder"] == "sent"
+    assert [text for _, text, _ in salon.sms.sent] == ["Soon: Wed 2 Dec at 09:30."]
+
+
+def test_after_confirm_the_page_shows_the_answer_and_only_what_is_left_to_do() -> None:
+    salon = Salon(
+        ["A1,Mei,+6591234567,,2026-12-02 14:30"], datetime(2026, 12, 1, 14, 30, tzinfo=SG)
+    )
+    salon.hour()
+    before = reply_page(salon)
+    assert [c.action for c in before.choices] == ["confirm", "reschedule", "cancel"]
+    assert replies.answer(salon.ports, SETTINGS, choice(before, "Confirm"), "", "r1").status == 200
+    after = reply_page(salon)
+    assert after.title == "You are confirmed for Wed 2 Dec at 14:30"
+    assert [c.action for c in after.choices] == ["reschedule", "cancel"]

@@ -11,12 +11,11 @@ from salon import SETTINGS, SG, Salon
 
 from backoffice.adapters.local.model import NoModel
 from backoffice.core import appointment_reminder as ar
-from backoffice.core import appointment_summary as week
+from backoffice.core.appointment_reminder import summary as week
+from backoffice.ports import Email
 from backoffice.ports.calendar import CalendarEvent
-from backoffice.services import appointment_proposals as proposed
 from backoffice.services import appointment_reminder as service
-from backoffice.services import appointment_replies as replies
-from backoffice.services.appointment_summary import summary
+from backoffice.services.appointment_reminder import replies, summary
 
 
 def a_week_of_replies() -> Salon:
@@ -86,52 +85,47 @@ EVENT = CalendarEvent(
 )
 
 
-def links_in(text: str) -> dict[str, str]:
-    found = {}
-    for line in text.splitlines():
-        label, _, url = line.strip().partition(": ")
-        if url.startswith("http"):
-            found[label] = parse_qs(urlsplit(url).query)["t"][0]
-    return found
+def links_in(mail: Email) -> dict[str, str]:
+    return {link.label: parse_qs(urlsplit(link.url).query)["t"][0] for link in mail.links}
 
 
 def test_a_tagged_event_is_proposed_once_and_approving_adds_the_row() -> None:
     salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
-    assert proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
-    assert not proposed.propose_from_event(salon.ports, SETTINGS, EVENT)  # resynced: once
+    assert salon.propose(EVENT)
+    assert not salon.propose(EVENT)  # resynced: once
     [mail] = salon.mailer.sent
     assert mail.to == ("owner@example.com",) and mail.subject == "Proposed row: Mei Tan - haircut"
     assert "phone: +6591234567" in mail.text and "email: mei@example.com" in mail.text
-    tokens = links_in(mail.text)
-    page = proposed.open_proposal(salon.ports, SETTINGS, tokens["Approve"])
+    tokens = links_in(mail)
+    page = salon.open(tokens["Approve"])
     assert page.status == 200 and "starts_at: 2026-12-03T10:00:00+08:00" in page.message
-    done = proposed.act_on_proposal(salon.ports, SETTINGS, tokens["Approve"], "r1")
+    done = salon.act(tokens["Approve"], "", "r1")
     assert done.accepted and done.message == (
         "Added Mei Tan - haircut to the sheet. "
         "The sheet has no column for staff, so that was left out."
     )
-    assert proposed.act_on_proposal(salon.ports, SETTINGS, tokens["Discard"], "r2").status == 409
-    sheet = service.load_documents(salon.ports, SETTINGS)
+    assert salon.act(tokens["Discard"], "", "r2").status == 409
+    sheet = service.load_documents(salon.blobs, SETTINGS)
     [appointment] = sheet.appointments
     assert appointment.starts_at == datetime(2026, 12, 3, 10, 0, tzinfo=SG)
     assert appointment.phone == "+6591234567" and appointment.appt_id.startswith("NEW-")
-    audit = [(r["action"], r["appt_id"]) for r in salon.tables.scan(service.AUDIT)]
+    audit = [(r["action"], r["appt_id"]) for r in salon.tables.scan(service.AUDIT.name)]
     assert audit == [("approve", appointment.appt_id), ("rejected", appointment.appt_id)]
 
 
 def test_an_edit_corrects_the_proposal_and_a_reply_link_cannot_decide_it() -> None:
     salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
     allday = CalendarEvent("ev2", "cal", "#appt Raj", "", "2026-12-04", "confirmed")
-    proposed.propose_from_event(salon.ports, SETTINGS, allday)
+    salon.propose(allday)
     [mail] = salon.mailer.sent
     assert "all day" in mail.text and "no phone number or email" in mail.text
-    tokens = links_in(mail.text)
-    form = proposed.open_proposal(salon.ports, SETTINGS, tokens["Edit"]).form
+    tokens = links_in(mail)
+    form = salon.open(tokens["Edit"]).form
     assert form is not None and ("starts_at", "2026-12-04") in form.fields
     edits = {"starts_at": "2026-12-04 11:00", "phone": "+6591234568"}
-    done = proposed.act_on_proposal(salon.ports, SETTINGS, tokens["Edit"], "r1", edits)
+    done = salon.act(tokens["Edit"], "", "r1", fields=edits)
     assert done.accepted
-    [raj] = service.load_documents(salon.ports, SETTINGS).appointments
+    [raj] = service.load_documents(salon.blobs, SETTINGS).appointments
     assert raj.starts_at == datetime(2026, 12, 4, 11, 0, tzinfo=SG)
     refused = replies.answer(salon.ports, SETTINGS, tokens["Discard"], "", "r2")
     assert refused.status == 409  # a proposal's link does not answer an appointment
@@ -145,8 +139,8 @@ def test_a_proposal_whose_notice_failed_is_told_by_the_next_delivery_and_only_on
     salon = Salon([], datetime(2026, 12, 1, 9, 0, tzinfo=SG))
     salon.mailer.faults.fail_next("send")
     with pytest.raises(InjectedFault):
-        proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
+        salon.propose(EVENT)
     assert salon.mailer.sent == []  # stored, but nobody told yet: the platform retries
-    assert proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
-    assert not proposed.propose_from_event(salon.ports, SETTINGS, EVENT)
+    assert salon.propose(EVENT)
+    assert not salon.propose(EVENT)
     assert len(salon.mailer.sent) == 1

@@ -19,7 +19,7 @@ from salon import SETTINGS, SG, Salon
 from backoffice.adapters.fake.faults import InjectedFault
 from backoffice.core.business_time import is_quiet
 from backoffice.services import appointment_reminder as service
-from backoffice.services import appointment_replies as replies
+from backoffice.services.appointment_reminder import replies
 
 START = datetime(2026, 12, 1, 7, 0, tzinfo=SG)
 HEADER = "appt_id,customer_name,phone,email,starts_at,timezone,status"
@@ -144,7 +144,10 @@ class AppointmentMachine(RuleBasedStateMachine):
         page = self._guarded(lambda: replies.reply_page(self.salon.ports, SETTINGS, appt_id, short))
         if page is None or page.status != 200:
             return
-        token = next(c.token for c in page.choices if c.label == label)
+        token = next((c.token for c in page.choices if c.label == label), None)
+        if token is None:  # the page offers only what is left: Confirm after a confirm is gone
+            assert label == "Confirm" and page.title.startswith("You are confirmed")
+            return
         slot = ""
         if label == "Pick another time":
             listing = self._guarded(lambda: replies.slots_page(self.salon.ports, SETTINGS, token))
@@ -152,7 +155,7 @@ class AppointmentMachine(RuleBasedStateMachine):
                 return
             slot = data.draw(st.sampled_from(listing.choices)).value
         self.requests += 1
-        audits = len(self.salon.tables.scan(service.AUDIT))
+        audits = len(self.salon.tables.scan(service.AUDIT.name))
         current = _chain_of(self.salon, appt_id)
         if current is None:
             return
@@ -170,12 +173,14 @@ class AppointmentMachine(RuleBasedStateMachine):
             self.requests += 1
             tries = 2
             result = replies.answer(self.salon.ports, SETTINGS, token, slot, f"r{self.requests}")
-            replied = {(r["chain_id"], r["reply"]) for r in self.salon.tables.scan(service.REPLIES)}
+            replied = {
+                (r["chain_id"], r["reply"]) for r in self.salon.tables.scan(service.REPLIES.name)
+            }
             # Landed, and only telling staff failed (a double fault: the admin too), or not.
             landed = (chain, _ACTIONS[label]) in replied
             if not landed and self.salon.blobs.get("appointments.csv") != sheet:
                 assert result.status == 200, result.message  # the first try wrote the sheet
-        audited = len(self.salon.tables.scan(service.AUDIT))
+        audited = len(self.salon.tables.scan(service.AUDIT.name))
         assert audits + 1 <= audited <= audits + tries  # every reply audited
         if result.status == 200 or landed:
             now = self.salon.clock.now()
@@ -205,7 +210,7 @@ class AppointmentMachine(RuleBasedStateMachine):
     @rule(data=st.data(), moved=st.booleans())
     def staff_edit_the_sheet(self, data: st.DataObject, moved: bool) -> None:
         """Staff cancel a row (status) or move it (starts_at) in the sheet: the old chain ends."""
-        appointments = service.load_documents(self.salon.ports, SETTINGS).appointments
+        appointments = service.load_documents(self.salon.blobs, SETTINGS).appointments
         live = [a for a in appointments if not a.cancelled]
         if not live:
             return
@@ -270,7 +275,7 @@ def _chain_from_key(key: str) -> str | None:
 
 
 def _chain_of(salon: Salon, appt_id: str) -> dict[str, str] | None:
-    docs = service.load_documents(salon.ports, SETTINGS)
+    docs = service.load_documents(salon.blobs, SETTINGS)
     appointment = next((a for a in docs.appointments if a.appt_id == appt_id), None)
     return {"chain_id": appointment.chain_id} if appointment else None
 

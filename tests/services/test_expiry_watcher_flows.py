@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from world import NY, World
 
+from backoffice.core.documents import DocumentError
 from backoffice.services import expiry_watcher as service
 
 TUESDAY = datetime(2026, 12, 1, 8, 0, tzinfo=NY)
@@ -25,7 +26,7 @@ def row(item_id: str, expires_on: str, owner: str = "maria@example.com", **extra
 def test_a_tick_alerts_the_owner_by_email_with_three_signed_links() -> None:
     world = World([row("LIC-1", "2026-12-20"), row("FAR-1", "2027-06-01")], TUESDAY)
     delivered = world.run_day()
-    assert [(d.status, d.move, d.subject) for d in delivered] == [("sent", "first_alert", "LIC-1")]
+    assert [(d.status, d.kind, d.subject) for d in delivered] == [("sent", "first_alert", "LIC-1")]
     email = world.email("ew:LIC-1:2026-12-20:first_alert")
     assert email.to == ("maria@example.com",)
     assert email.subject == "Item LIC-1: please renew by 2026-12-20"
@@ -87,16 +88,16 @@ def test_reminders_follow_the_rules_and_stop_after_ack_only() -> None:
     world.run_day()
     world.clock.set(TUESDAY + timedelta(days=7))
     [reminder] = world.run_day()
-    assert (reminder.move, reminder.key) == ("reminder", "ew:LIC-1:2026-12-31:reminder:1")
+    assert (reminder.kind, reminder.key) == ("reminder", "ew:LIC-1:2026-12-31:reminder:1")
     token = world.links(reminder.key)["Ack only"]
-    result = service.act_on_link(world.ports, world.settings, token, "", "req-1")
+    result = world.act(token, "", "req-1")
     assert result.accepted
     world.clock.set(TUESDAY + timedelta(days=14))
-    assert [d.move for d in world.run_day()] == []
+    assert [d.kind for d in world.run_day()] == []
     world.clock.set(datetime(2026, 12, 24, 8, 0, tzinfo=NY))  # a holiday: the escalation waits
-    assert [(d.move, d.status) for d in world.run_day()] == [("escalate", "deferred")]
+    assert [(d.kind, d.status) for d in world.run_day()] == [("escalate", "deferred")]
     world.clock.set(datetime(2026, 12, 28, 8, 0, tzinfo=NY))
-    assert [(d.move, d.status) for d in world.run_day()] == [("escalate", "sent")]
+    assert [(d.kind, d.status) for d in world.run_day()] == [("escalate", "sent")]
 
 
 def test_opening_a_link_changes_nothing_and_posting_it_acts_once() -> None:
@@ -104,42 +105,51 @@ def test_opening_a_link_changes_nothing_and_posting_it_acts_once() -> None:
     world.run_day()
     token = world.links("ew:LIC-1:2026-12-20:first_alert")["Renew"]
     before = world.tables.snapshot()
-    page = service.open_link(world.ports, world.settings, token)
+    page = world.open(token)
     assert page.status == 200 and page.form is not None and page.form.action == "renew"
     assert world.tables.snapshot() == before
-    done = service.act_on_link(world.ports, world.settings, token, "2027-12-20", "req-1")
+    done = world.act(token, "2027-12-20", "req-1")
     assert done.accepted
     assert world.sheet.rows[1][2] == "2027-12-20"
     assert world.rows(service.PINGS) == []
-    assert [r["chain_id"] for r in world.rows(service.ARCHIVE)] == ["LIC-1@2026-12-20"]
-    again = service.act_on_link(world.ports, world.settings, token, "2028-12-20", "req-2")
+    archived = world.rows(service.ARCHIVE)
+    assert [(r["chain_id"], r.get("move")) for r in archived] == [
+        ("LIC-1@2026-12-20", "first_alert"),
+        ("LIC-1@2026-12-20", None),  # the chain's closing mark
+    ]
+    again = world.act(token, "2028-12-20", "req-2")
     assert not again.accepted and again.status == 409
     assert world.sheet.rows[1][2] == "2027-12-20"
     audit = world.rows(service.AUDIT)
     assert sorted(r["action"] for r in audit) == ["rejected", "renew"]
-    assert service.open_link(world.ports, world.settings, token).status == 409
+    assert world.open(token).status == 409
 
 
 def test_a_renewed_item_starts_a_new_chain_later() -> None:
     world = World([row("LIC-1", "2026-12-20")], TUESDAY)
     world.run_day()
     token = world.links("ew:LIC-1:2026-12-20:first_alert")["Renew"]
-    service.act_on_link(world.ports, world.settings, token, "2026-12-30", "req-1")
+    world.act(token, "2026-12-30", "req-1")
     world.clock.set(TUESDAY + timedelta(days=1))
     [alert] = world.run_day()
     assert alert.key == "ew:LIC-1:2026-12-30:first_alert"
 
 
 @pytest.mark.parametrize("tamper", [lambda t: t[:-2] + "xx", lambda t: "nonsense", lambda t: ""])
-def test_a_tampered_link_is_refused_and_audited(tamper) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_link_is_refused_and_changes_nothing(tamper) -> None:  # type: ignore[no-untyped-def]
+    """A link that is not ours is turned away without a trace in the tables (anyone can send
+    junk, and it must not grow the audit table); a genuine link used twice is audited."""
     world = World([row("LIC-1", "2026-12-20")], TUESDAY)
     world.run_day()
     token = world.links("ew:LIC-1:2026-12-20:first_alert")["Ack only"]
-    assert service.open_link(world.ports, world.settings, tamper(token)).status == 400
-    result = service.act_on_link(world.ports, world.settings, tamper(token), "", "req-9")
+    before = world.tables.snapshot()
+    assert world.open(tamper(token)).status == 400
+    result = world.act(tamper(token), "", "req-9")
     assert (result.accepted, result.status) == (False, 400)
-    assert [r["action"] for r in world.rows(service.AUDIT)] == ["rejected"]
-    assert world.rows(service.ACKS) == []
+    assert world.tables.snapshot() == before
+    assert world.act(token, "", "req-10").accepted
+    assert world.act(token, "", "req-11").status == 409
+    assert [r["action"] for r in world.rows(service.AUDIT)] == ["ack_only", "rejected"]
 
 
 def test_an_expired_link_is_refused() -> None:
@@ -147,7 +157,7 @@ def test_an_expired_link_is_refused() -> None:
     world.run_day()
     token = world.links("ew:LIC-1:2026-12-20:first_alert")["Ack only"]
     world.clock.advance(timedelta(days=world.settings.link_days + 1))
-    result = service.act_on_link(world.ports, world.settings, token, "", "req-1")
+    result = world.act(token, "", "req-1")
     assert (result.accepted, result.status) == (False, 410)
     [audit] = world.rows(service.AUDIT)
     assert audit["item_id"] == "LIC-1" and audit["by_user"] == "maria@example.com"
@@ -179,22 +189,29 @@ def test_a_crashed_send_is_retaken_after_its_lease() -> None:
     world.tick()
     [(_, detail)] = world.bus.events
     world.tables.put(
-        service.PINGS,
+        service.PINGS.name,
         {
             "item_id": "LIC-1",
             "chain_index": "2026-12-20#first_alert",
             "status": "sending",
             "lease_until": "2026-12-01T13:05:00+00:00",
             "key": detail["key"],
-            "chain_id": detail["chain_id"],
+            "chain_id": detail["chain"],
             "move": "first_alert",
             "number": 0,
             "attempts": 0,
         },
     )
-    assert service.dispatch(world.ports, world.settings, detail).status == "duplicate"
-    world.clock.advance(timedelta(minutes=11))
-    assert service.dispatch(world.ports, world.settings, detail).status == "sent"
+    held = service.dispatch(world.ports, world.settings, detail)
+    assert held.status == "in_flight"
+    # Whoever finds a live claim books a re-check for its end: a crashed sender's message goes
+    # out then, without waiting for the next tick.
+    [(recheck_at, payload)] = world.scheduler.booked.values()
+    assert recheck_at == datetime(2026, 12, 1, 13, 5, 1, tzinfo=UTC) and held.until == recheck_at
+    world.clock.set(recheck_at)
+    [delivered] = world.fire_due()
+    assert delivered.status == "sent" and payload["move"] == detail
+    assert service.dispatch(world.ports, world.settings, detail).status == "dropped"
 
 
 def test_the_weekly_digest_goes_to_the_admin_once() -> None:
@@ -213,7 +230,7 @@ def test_the_weekly_digest_goes_to_the_admin_once() -> None:
 def test_a_broken_rules_doc_stops_the_tick_with_file_and_line() -> None:
     world = World([row("LIC-1", "2026-12-20")], TUESDAY)
     world.blobs.put("rules.toml", b"[chains.default]\nfirst_alert_days = thirty\n")
-    with pytest.raises(service.DocumentError) as error:
+    with pytest.raises(DocumentError) as error:
         world.tick()
     assert error.value.file == "rules.toml" and error.value.line == 2
 
@@ -222,8 +239,28 @@ def test_a_refused_date_leaves_the_link_usable_for_a_corrected_one() -> None:
     world = World([row("LIC-1", "2026-12-20")], TUESDAY)
     world.run_day()
     token = world.links("ew:LIC-1:2026-12-20:first_alert")["Snooze"]
-    late = service.act_on_link(world.ports, world.settings, token, "2027-03-01", "req-1")
+    late = world.act(token, "2027-03-01", "req-1")
     assert not late.accepted and "no later than" in late.message
-    fixed = service.act_on_link(world.ports, world.settings, token, "2026-12-10", "req-2")
+    fixed = world.act(token, "2026-12-10", "req-2")
     assert fixed.accepted
     assert [r["action"] for r in world.rows(service.AUDIT)] == ["rejected", "snooze"]
+
+
+def test_a_broken_template_stops_only_the_moves_that_use_it() -> None:
+    world = World([row("LIC-1", "2026-12-20"), row("CON-1", "2026-12-04")], TUESDAY, "Tue")
+    broken = world.blobs.objects["voice.toml"].body.decode().replace("{owner}", "{ownr}")
+    world.blobs.put("voice.toml", broken.encode())
+    result = world.tick()
+    assert sorted((m.subject, m.kind) for m in result.plan.moves) == [
+        ("CON-1", "first_alert"),
+        ("LIC-1", "first_alert"),
+    ]
+    messages = [p.message for p in result.problems]
+    assert any("unknown placeholder {ownr}" in m for m in messages)
+    waits = next(p for p in result.problems if "wait for it" in p.message)
+    assert waits.file == "voice.toml" and waits.value == "CON-1" and waits.line is not None
+    delivered = world.dispatch_events()
+    assert sorted(d.status for d in delivered) == ["sent", "sent"]
+    [digest] = service.digest(world.ports, world.settings)
+    digest_mail = world.email(digest.key)
+    assert "unknown placeholder {ownr}" in digest_mail.text and "wait for it" in digest_mail.text

@@ -28,21 +28,21 @@ def november_world() -> World:
 def test_the_model_writes_the_paragraph_over_the_facts() -> None:
     world = november_world()
     model = Scripted("In November the licence alert went out and is waiting for an answer. " * 2)
-    delivery = service.summary(world.ports, world.settings, model)
-    assert delivery is not None and delivery.status == "sent"
+    [delivery] = service.summary(world.ports, world.settings, model)
+    assert delivery.status == "sent"
     [prompt] = model.prompts
     assert "2026-11-10" in prompt and "Licence" in prompt and "first alert" in prompt
     [mail] = [e for e in world.mailer.sent if "in summary" in e.subject]
     assert mail.subject == "Expiry watcher: November 2026 in summary"
     assert mail.text.startswith("In November") and "The facts behind it" in mail.text
-    assert service.summary(world.ports, world.settings, model) is None  # once per month
+    assert service.summary(world.ports, world.settings, model) == []  # once per month
 
 
 @pytest.mark.parametrize("model", [NoModel(), Scripted(""), Scripted("ok")])
 def test_a_failing_or_empty_model_falls_back_to_the_table(model: object) -> None:
     world = november_world()
-    delivery = service.summary(world.ports, world.settings, model)  # type: ignore[arg-type]
-    assert delivery is not None and delivery.status == "sent"
+    [delivery] = service.summary(world.ports, world.settings, model)  # type: ignore[arg-type]
+    assert delivery.status == "sent"
     [mail] = [e for e in world.mailer.sent if "in summary" in e.subject]
     assert mail.text.startswith("(The written summary is unavailable this month")
     assert "Messages sent 2026-11-01 to 2026-11-30 (1)" in mail.text

@@ -37,7 +37,7 @@ def sync(world: World, calendar: Calendar) -> list[CalendarEvent]:
         world.blobs,
         ["cal"],
         "#expires",
-        lambda e: service.propose_from_event(world.ports, world.settings, e, "#expires"),
+        lambda e: world.propose(e),
     )
 
 
@@ -67,25 +67,25 @@ def test_approve_appends_the_row_and_a_second_decision_changes_nothing() -> None
     world = World([], TUESDAY)
     sync(world, Calendar(Changes((event("e1", "Liability insurance #expires"),), "t", True)))
     links = world.links(world.mailer.sent[0].idempotency_key)
-    page = service.open_link(world.ports, world.settings, links["Approve"])
+    page = world.open(links["Approve"])
     assert page.status == 200 and "Liability insurance" in page.message
-    done = service.act_on_link(world.ports, world.settings, links["Approve"], "", "r1")
+    done = world.act(links["Approve"], "", "r1")
     assert done.accepted
     row = world.sheet.rows[-1]
     assert row[1:4] == ["Liability insurance", "2027-03-01", "dan@example.com"]
     assert row[0].startswith("NEW-")
-    late = service.act_on_link(world.ports, world.settings, links["Discard"], "", "r2")
+    late = world.act(links["Discard"], "", "r2")
     assert not late.accepted and "already approved" in late.message
     assert [a["action"] for a in world.rows(service.AUDIT)] == ["approve", "rejected"]
     world.clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=NY))
-    assert [d.move for d in world.run_day()] == ["first_alert"]  # the new row now runs
+    assert [d.kind for d in world.run_day()] == ["first_alert"]  # the new row now runs
 
 
 def test_discard_adds_nothing() -> None:
     world = World([], TUESDAY)
     sync(world, Calendar(Changes((event("e1", "Permit #expires"),), "t", True)))
     links = world.links(world.mailer.sent[0].idempotency_key)
-    assert service.act_on_link(world.ports, world.settings, links["Discard"], "", "r1").accepted
+    assert world.act(links["Discard"], "", "r1").accepted
     assert len(world.sheet.rows) == 1
 
 
@@ -93,12 +93,10 @@ def test_edit_corrects_the_row_before_adding_it() -> None:
     world = World([], TUESDAY)
     sync(world, Calendar(Changes((event("e1", "Permt #expires"),), "t", True)))
     links = world.links(world.mailer.sent[0].idempotency_key)
-    page = service.open_link(world.ports, world.settings, links["Edit"])
+    page = world.open(links["Edit"])
     assert page.form is not None and ("name", "Permit") not in page.form.fields
     assert dict(page.form.fields)["name"] == "Permt"
-    done = service.act_on_link(
-        world.ports,
-        world.settings,
+    done = world.act(
         links["Edit"],
         "",
         "r1",

@@ -5,20 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from backoffice.adapters.csv_sheet import CsvSheet
-from backoffice.adapters.fake import (
-    FakeBlobs,
-    FakeBus,
-    FakeChat,
-    FakeClock,
-    FakeMailer,
-    FakeScheduler,
-    FakeSms,
-    FakeTables,
-)
+from harness import Harness
+
 from backoffice.core.settings import load_settings
 from backoffice.services import appointment_reminder as service
-from backoffice.services.runtime import Ports
+from backoffice.services.engine import Delivery
 
 SG = ZoneInfo("Asia/Singapore")
 SETTINGS = load_settings("""
@@ -58,29 +49,14 @@ text = "Not confirmed: {customer_name} ({appt_id}) {when}."
 HEADER = "appt_id,customer_name,phone,email,starts_at"
 
 
-class Salon:
+class Salon(Harness):
     def __init__(self, rows: list[str], now: datetime, header: str = HEADER) -> None:
-        self.blobs = FakeBlobs()
-        self.blobs.put("appointments.csv", (header + "\n" + "\n".join(rows) + "\n").encode())
-        self.blobs.put("rules.toml", RULES.encode())
-        self.blobs.put("voice.toml", VOICE.encode())
-        self.clock = FakeClock(now)
-        self.tables = FakeTables(service.TABLES)
-        self.sms, self.mailer, self.chat = FakeSms(), FakeMailer(), FakeChat()
-        self.scheduler, self.bus = FakeScheduler(), FakeBus()
-        self.ports = Ports(
-            clock=self.clock,
-            tables=self.tables,
-            blobs=self.blobs,
-            sheet=CsvSheet(self.blobs, "appointments.csv"),
-            scheduler=self.scheduler,
-            mailer=self.mailer,
-            chat=self.chat,
-            bus=self.bus,
-            sms=self.sms,
-        )
+        sheet = header + "\n" + "\n".join(rows) + "\n"
+        documents = {"appointments.csv": sheet, "rules.toml": RULES, "voice.toml": VOICE}
+        super().__init__(service.SYSTEM, SETTINGS, documents, now)
 
-    def hour(self) -> list[service.Delivery]:
+    def hour(self) -> list[Delivery]:
+        """One hourly run: the one-offs due, then the tick's moves."""
         due = [p["move"] for _, p in self.scheduler.due(self.clock.now())]
         service.tick(self.ports, SETTINGS)
         events = [d for _, d in self.bus.events]

@@ -8,6 +8,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from backoffice.adapters.mime import build_email
+from backoffice.core.text import printable
 from backoffice.ports import Email, Event
 
 PUT_EVENTS_BATCH = 10
@@ -15,15 +16,24 @@ PUT_EVENTS_TRIES = 4
 
 
 class SesMailer:
-    def __init__(self, client: Any, sender: str, domain: str = "backoffice") -> None:
+    """SendRawEmail from one verified sender. With a configuration set, SES reports each
+    message's bounces and complaints to that set's event destinations."""
+
+    def __init__(
+        self, client: Any, sender: str, domain: str = "backoffice", configuration_set: str = ""
+    ) -> None:
         self.client = client
         self.sender = sender
         self.domain = domain
+        self.configuration_set = configuration_set
 
     def send(self, email: Email) -> str:
+        if not email.to:  # SES would take it and deliver it to nobody
+            raise ValueError("an e-mail needs at least one recipient")
         raw = build_email(self.sender, email, make_msgid(domain=self.domain))
+        extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         response = self.client.send_raw_email(
-            Source=self.sender, Destinations=list(email.to), RawMessage={"Data": raw}
+            Source=self.sender, Destinations=list(email.to), RawMessage={"Data": raw}, **extra
         )
         return str(response["MessageId"])
 
@@ -87,7 +97,9 @@ class SnsSms:
                 "DataType": "String",
                 "StringValue": self.sender_id,
             }
-        response = self.client.publish(PhoneNumber=to, Message=text, MessageAttributes=attributes)
+        response = self.client.publish(
+            PhoneNumber=to, Message=printable(text), MessageAttributes=attributes
+        )
         return str(response["MessageId"])
 
     def opted_out(self, to: str) -> bool:

@@ -1,10 +1,13 @@
 """In-memory adapters for every port: they record what happened and fail on request."""
 
+from collections.abc import Iterable
+
 from backoffice.adapters.fake.faults import Faults, InjectedFault
 from backoffice.adapters.fake.messaging import FakeBus, FakeChat, FakeMailer, FakeSms
 from backoffice.adapters.fake.scheduling import FakeClock, FakeScheduler
 from backoffice.adapters.fake.storage import FakeBlobs, FakeSheet
 from backoffice.adapters.fake.tables import FakeTables
+from backoffice.ports import Bus, Ports, TableSchema
 
 __all__ = [
     "FakeBlobs",
@@ -18,4 +21,20 @@ __all__ = [
     "FakeTables",
     "Faults",
     "InjectedFault",
+    "fake_ports",
 ]
+
+
+def fake_ports(clock: FakeClock, schemas: Iterable[TableSchema], bus: Bus | None = None) -> Ports:
+    """Every port in memory: for tests, and for `preview`, which must write nothing."""
+    return Ports(
+        clock=clock,
+        tables=FakeTables(schemas),
+        blobs=FakeBlobs(),
+        sheet=FakeSheet([]),
+        scheduler=FakeScheduler(),
+        mailer=FakeMailer(),
+        chat=FakeChat(),
+        bus=bus or FakeBus(),
+        sms=FakeSms(),
+    )

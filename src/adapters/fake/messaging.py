@@ -8,6 +8,7 @@ from typing import Any
 from attrs import define, field
 
 from backoffice.adapters.fake.faults import Faults
+from backoffice.core.sheet import is_slack_user
 from backoffice.ports import ChatMessage, Email, Event
 
 
@@ -18,6 +19,8 @@ class FakeMailer:
 
     def send(self, email: Email) -> str:
         self.faults.hit("send")
+        if not email.to:  # as every live mailer: an email to nobody is an error, never "sent"
+            raise ValueError("an e-mail needs at least one recipient")
         self.sent.append(email)
         return f"fake-mail-{len(self.sent)}"
 
@@ -25,7 +28,7 @@ class FakeMailer:
 @define
 class FakeChat:
     posted: list[ChatMessage] = field(factory=list)
-    updates: list[tuple[str, str]] = field(factory=list)
+    updates: list[tuple[str, str]] = field(factory=list)  # (message id, text, then "(by)")
     modals: list[tuple[str, dict[str, Any]]] = field(factory=list)
     whispers: list[tuple[str, str, str]] = field(factory=list)
     faults: Faults = field(factory=Faults)
@@ -35,9 +38,11 @@ class FakeChat:
         self.posted.append(message)
         return f"C-fake:{len(self.posted)}"
 
-    def update(self, message_id: str, text: str) -> None:
+    def update(self, message_id: str, text: str, by: str = "") -> None:
         self.faults.hit("update")
-        self.updates.append((message_id, text))
+        # As Slack and the outbox show it: `by` is mentioned only when it is a member id.
+        mention = is_slack_user(by)
+        self.updates.append((message_id, f"{text} (<@{by}>)" if mention else text))
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         self.faults.hit("open_modal")

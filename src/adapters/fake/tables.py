@@ -12,7 +12,7 @@ from backoffice.adapters.fake.faults import Faults
 from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, holds
 
 
-@define
+@define(init=False)
 class FakeTables:
     schemas: dict[str, TableSchema]
     data: dict[str, dict[tuple[str, str], Item]]
@@ -20,7 +20,7 @@ class FakeTables:
 
     def __init__(self, schemas: Iterable[TableSchema]) -> None:
         by_name = {schema.name: schema for schema in schemas}
-        self.__attrs_init__(by_name, {name: {} for name in by_name})  # type: ignore[attr-defined]
+        self.__attrs_init__(by_name, {name: {} for name in by_name})
 
     def _table(self, table: str) -> tuple[TableSchema, dict[tuple[str, str], Item]]:
         if table not in self.schemas:

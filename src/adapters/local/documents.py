@@ -8,9 +8,8 @@ import email.policy
 import email.utils
 import io
 from collections.abc import Callable
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
-from typing import cast
 
 from backoffice.ports import Extracted
 
@@ -30,7 +29,7 @@ class LocalDocuments:
         lowered = name.lower()
         if lowered.endswith(".eml"):
             message = email.message_from_bytes(body, policy=email.policy.default)
-            return _email(cast(EmailMessage, message), self.pdf)
+            return _email(message, self.pdf)
         text, problem = _file_text(name, body, self.pdf)
         return Extracted("", "", text, (problem,) if problem else ())
 
@@ -55,9 +54,9 @@ def _collect(
     for kind in ("plain", "html"):
         body = message.get_body(preferencelist=(kind,))
         if body is not None:
-            parts.append(_part_text(cast(EmailMessage, body), unreadable))
+            parts.append(_part_text(body, unreadable))
     for part in message.iter_attachments():
-        attachment = cast(EmailMessage, part)
+        attachment = part
         if attachment.get_content_type() == "message/rfc822":
             inner = attachment.get_content()
             _collect(inner, parts, unreadable, pdf)  # a forwarded message: its text counts too
@@ -73,7 +72,7 @@ def _collect(
             unreadable.append(problem)
 
 
-def _part_text(part: EmailMessage, unreadable: list[str]) -> str:
+def _part_text(part: MIMEPart, unreadable: list[str]) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeDecodeError):

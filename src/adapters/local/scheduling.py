@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backoffice.adapters.local.database import Database
 from backoffice.ports import Event
 
 
@@ -22,19 +23,10 @@ class LocalScheduler:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._connection: sqlite3.Connection | None = None
+        self._database = Database(self.path, _create)
 
     def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout=30000")
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS schedules "
-                "(name TEXT PRIMARY KEY, at TEXT NOT NULL, payload TEXT NOT NULL)"
-            )
-            self._connection = connection
-        return self._connection
+        return self._database.connection()
 
     def book(self, name: str, at: datetime, payload: dict[str, Any]) -> None:
         if at.tzinfo is None:
@@ -56,24 +48,23 @@ class LocalScheduler:
 
     def due(self, now: datetime) -> list[tuple[str, dict[str, Any]]]:
         """Remove and return the bookings at or before `now`, earliest first, atomically."""
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._database.write() as db:
             rows = db.execute(
                 "SELECT name, payload FROM schedules WHERE at <= ? ORDER BY at, name",
                 (now.astimezone(UTC).isoformat(),),
             ).fetchall()
             db.executemany("DELETE FROM schedules WHERE name = ?", [(name,) for name, _ in rows])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return [(name, json.loads(payload)) for name, payload in rows]
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._database.close()
+
+
+def _create(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS schedules "
+        "(name TEXT PRIMARY KEY, at TEXT NOT NULL, payload TEXT NOT NULL)"
+    )
 
 
 class InlineBus:

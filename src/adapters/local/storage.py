@@ -23,6 +23,22 @@ def write_atomically(path: Path, body: bytes) -> None:
         raise
 
 
+def write_new(path: Path, body: bytes) -> bool:
+    """Write a file that must not exist yet, whole or not at all; False when it already does
+    (two writers racing for one name: exactly one wins)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return True
+
+
 class FolderBlobs:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

@@ -4,51 +4,35 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from backoffice.adapters.local.database import Database
 from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, holds
 
 
 class SqliteTables:
-    """One SQL table per schema: (pk, sk, item JSON). Writes are serialised by `BEGIN IMMEDIATE`,
-    so a conditional put is atomic across threads and processes sharing the file."""
+    """One SQL table per schema: (pk, sk, item JSON), in the workspace's database."""
 
     def __init__(self, path: Path, schemas: Iterable[TableSchema]) -> None:
         self.path = Path(path)
         self.schemas = {schema.name: schema for schema in schemas}
-        self._connection: sqlite3.Connection | None = None
+        self._database = Database(self.path, self._create)
+
+    def _create(self, connection: sqlite3.Connection) -> None:
+        for name in self.schemas:
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {_quote(name)} "
+                "(pk TEXT NOT NULL, sk TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (pk, sk))"
+            )
 
     def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            # WAL with NORMAL stays consistent after a crash and skips an fsync per commit. The
-            # price: a power cut may lose the last commits, and a lost "sent" mark means that
-            # message can go out once more after its lease.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
-            for name in self.schemas:
-                connection.execute(
-                    f"CREATE TABLE IF NOT EXISTS {_quote(name)} "
-                    "(pk TEXT NOT NULL, sk TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (pk, sk))"
-                )
-            self._connection = connection
-        return self._connection
+        return self._database.connection()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._database.write()
 
     def _schema(self, table: str) -> TableSchema:
         if table not in self.schemas:
@@ -105,9 +89,7 @@ class SqliteTables:
             db.executemany(f"DELETE FROM {_quote(table)} WHERE pk = ? AND sk = ?", pairs)
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._database.close()
 
 
 def _quote(name: str) -> str:

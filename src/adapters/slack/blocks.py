@@ -7,13 +7,32 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
+from backoffice.core.sheet import is_slack_user
+from backoffice.core.text import slack_escaped
 from backoffice.ports import ChatMessage
 
 SECTION_LIMIT = 3000
 
 
+EMPTY = "(no text)"  # Slack refuses a section without text
+
+
+def message_text(message: ChatMessage) -> str:
+    """The message as mrkdwn: its own text escaped, the title in bold."""
+    body = slack_escaped(message.text).strip() or EMPTY
+    title = slack_escaped(message.title).strip()
+    return f"*{title}*\n{body}" if title else body
+
+
+def update_text(text: str, by: str) -> str:
+    """An answered message: what happened, and who (a mention only for a real member id)."""
+    who = f" (<@{by}>)" if is_slack_user(by) else ""
+    return (slack_escaped(text).strip() or EMPTY) + who
+
+
 def message_blocks(message: ChatMessage) -> list[dict[str, Any]]:
-    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=message.text[:SECTION_LIMIT]))]
+    section = MarkdownTextObject(text=message_text(message)[:SECTION_LIMIT])
+    blocks: list[Any] = [SectionBlock(text=section)]
     if message.buttons:
         elements = []
         for button in message.buttons:
@@ -30,7 +49,7 @@ def message_blocks(message: ChatMessage) -> list[dict[str, Any]]:
 
 
 def resolved_blocks(text: str) -> list[dict[str, Any]]:
-    """The message after someone answered: the outcome, and no buttons left to press."""
+    """The message after someone answered (already mrkdwn): no buttons left to press."""
     return [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT])).to_dict()]
 
 

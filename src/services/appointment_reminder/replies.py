@@ -11,28 +11,29 @@ from zoneinfo import ZoneInfo
 from attrs import evolve, frozen
 
 from backoffice.core import appointment_reminder as ar
+from backoffice.core.appointment_reminder.replies import TAKEN
 from backoffice.core.settings import Settings
 from backoffice.core.tokens import LinkClaim, TokenError, read
-from backoffice.ports import Absent, AnyOf, Before, ConditionFailed, Equals, Tables
+from backoffice.core.vocabulary import Action, Notice, Transition, rejected
+from backoffice.ports import Absent, AnyOf, Before, ConditionFailed, Equals, Ports
 from backoffice.services import engine
-from backoffice.services.appointment_reminder import (
+from backoffice.services.appointment_reminder.state import (
     ARCHIVE,
+    AUDIT,
     NONCES,
     NOTICES_ID,
     REPLIES,
     SENDS,
     Documents,
     appointment_ics,
-    find_appointment,
-    link_store,
     load_documents,
     load_state,
     short_code,
-    write_audit,
 )
 from backoffice.services.delivery import Slot, describe, stamp
-from backoffice.services.links import Answered
-from backoffice.services.runtime import LinkTarget, Ports, deliver_text, link_token, local_now
+from backoffice.services.links import Answered, Links
+from backoffice.services.records import archive_chains, write_audit
+from backoffice.services.runtime import LinkTarget, link_token, local_now, tell_admin
 
 ANSWER_PATH = "/ar/answer"
 LABELS = {"confirm": "Confirm", "reschedule": "Pick another time", "cancel": "Cancel"}
@@ -40,6 +41,7 @@ LABELS = {"confirm": "Confirm", "reschedule": "Pick another time", "cancel": "Ca
 
 @frozen
 class Choice:
+    action: str  # "confirm", "cancel", "reschedule" (opens the slot page), or "slot" (a time)
     label: str
     token: str
     value: str = ""  # the new start time, for a slot
@@ -64,7 +66,7 @@ def calendar_link(settings: Settings, appointment: ar.Appointment) -> str:
 def calendar_file(ports: Ports, settings: Settings, appt_id: str, short: str) -> bytes | None:
     """The appointment as an iCalendar event, for the page's "add to calendar"; None when the
     link does not match the appointment as it is now."""
-    appointment = find_appointment(ports, settings, appt_id)
+    appointment = load_documents(ports.blobs, settings).appointment(appt_id)
     if appointment is None or not hmac.compare_digest(short, short_code(settings, appointment)):
         return None
     return appointment_ics(appointment, local_now(ports.clock, settings))
@@ -73,7 +75,7 @@ def calendar_file(ports: Ports, settings: Settings, appt_id: str, short: str) ->
 def reply_page(ports: Ports, settings: Settings, appt_id: str, short: str) -> ReplyPage:
     """GET from the text's link: the three answers, each a form that POSTs its own token."""
     now = local_now(ports.clock, settings)
-    appointment = find_appointment(ports, settings, appt_id)
+    appointment = load_documents(ports.blobs, settings).appointment(appt_id)
     if appointment is None or not hmac.compare_digest(short, short_code(settings, appointment)):
         return ReplyPage(
             410,
@@ -82,22 +84,18 @@ def reply_page(ports: Ports, settings: Settings, appt_id: str, short: str) -> Re
             "was sent. Please use the newest message, or call us.",
         )
     state = load_state(ports.tables, appt_id)
-    replies = state.replies.get(appointment.chain_id, frozenset())
-    closed = bool({"cancel", "reschedule"} & replies) or appointment.chain_id in state.archived
-    if now >= appointment.starts_at or appointment.cancelled or closed:
+    if now >= appointment.starts_at or appointment.cancelled or state.closed(appointment.chain_id):
         return ReplyPage(410, "Nothing to answer", "This appointment has started or was cancelled.")
     start = appointment.starts_at
     when = f"{start:%a} {start.day} {start:%b} at {start:%H:%M}"
-    choices = tuple(
-        Choice(label, _token(settings, appointment, action)) for action, label in LABELS.items()
-    )
-    return ReplyPage(
-        200,
-        f"Your appointment, {when}",
-        f"Hello {appointment.customer_name}, please let us know:",
-        choices,
-        calendar_link(settings, appointment),
-    )
+    name, confirmed = appointment.customer_name, ar.confirmed(state, appointment.chain_id)
+    offered = [a for a in LABELS if not (confirmed and a == "confirm")]  # only what is left
+    choices = tuple(Choice(a, LABELS[a], _token(settings, appointment, a)) for a in offered)
+    if confirmed:
+        title, message = f"You are confirmed for {when}", f"Thank you, {name}. Need to change it?"
+    else:
+        title, message = f"Your appointment, {when}", f"Hello {name}, please let us know:"
+    return ReplyPage(200, title, message, choices, calendar_link(settings, appointment))
 
 
 def slots_page(ports: Ports, settings: Settings, token: str) -> ReplyPage:
@@ -107,8 +105,8 @@ def slots_page(ports: Ports, settings: Settings, token: str) -> ReplyPage:
         claim = read(settings.secret("link_secret"), token, now)
     except TokenError:
         return ReplyPage(400, "Link not valid", "This link is damaged or has expired.")
-    docs = load_documents(ports, settings)
-    appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
+    docs = load_documents(ports.blobs, settings)
+    appointment = docs.appointment(claim.subject)
     if appointment is None or claim.action != "reschedule" or claim.chain != appointment.chain_id:
         return ReplyPage(410, "Link out of date", "This appointment has changed since.")
     zone = ZoneInfo(str(appointment.starts_at.tzinfo))
@@ -119,50 +117,37 @@ def slots_page(ports: Ports, settings: Settings, token: str) -> ReplyPage:
         zone,
         appointment.duration_min or docs.rules.service(appointment.service).duration_min,
     )
-    choices = tuple(Choice(f"{s:%a} {s.day} {s:%b} {s:%H:%M}", token, s.isoformat()) for s in slots)
+    choices = tuple(
+        Choice("slot", f"{s:%a} {s.day} {s:%b} {s:%H:%M}", token, s.isoformat()) for s in slots
+    )
     return ReplyPage(200, "Pick another time", "These times are free:", choices)
 
 
 def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: str) -> ReplyPage:
     """POST: spend the token, then confirm, cancel or move the appointment."""
     now = local_now(ports.clock, settings)
-    notices: list[tuple[str, str, str]] = []  # (to, text, key): told once the answer landed
+    notices: list[Notice] = []  # told once the answer has landed
     kept: list[str] = []  # the appointment's calendar link, when it still takes place
-    new_start = _instant(slot)
 
     def apply(claim: LinkClaim) -> Answered:
-        if claim.action not in LABELS:
-            return Answered(False, "This link does not answer an appointment. Nothing changed.")
-        docs = load_documents(ports, settings)
-        appointment = next((a for a in docs.appointments if a.appt_id == claim.subject), None)
-        outcome = _decide(ports, docs, appointment, claim, new_start, request_id, now)
-        notice = _apply(ports, claim.subject, outcome, now, request_id) if outcome.accepted else ""
-        write_audit(
-            ports.tables,
-            claim.subject,
-            now,
-            request_id,
-            claim.action if outcome.accepted else "rejected",
-            {"message": outcome.message},
-        )
-        if outcome.accepted:
-            staff = (appointment.staff if appointment else "") or settings.staff_channel
-            if notice:
-                start = claim.chain.partition("@")[2]
-                key = f"ar:{claim.subject}:{start}:{claim.action}:notice"
-                notices.append((staff or settings.admin, notice, key))
-            if claim.action in ("confirm", "reschedule") and appointment is not None:
-                moved = evolve(appointment, starts_at=new_start) if new_start else appointment
-                kept.append(calendar_link(settings, moved))
-        return Answered(outcome.accepted, outcome.message)
+        action = Action(claim.action, claim.subject, claim.chain, claim.by, request_id, slot)
+        docs = load_documents(ports.blobs, settings)
+        transition = _decide(ports, settings, docs, action, now)
+        if transition.accepted:
+            notices.extend(_apply(ports, transition))
+            kept.extend(_calendar_after(settings, docs.appointment(claim.subject), action))
+        write_audit(ports.tables, AUDIT, transition.audit)
+        return Answered(transition.accepted, transition.message)
 
     def refused(claim: LinkClaim | None, reason: str) -> None:
-        subject = claim.subject if claim else "(unverified link)"
-        write_audit(ports.tables, subject, now, request_id, "rejected", {"reason": reason})
+        if claim is None:
+            return  # not one of ours: nothing to audit, and junk cannot grow the audit table
+        action = Action(claim.action, claim.subject, claim.chain, claim.by, request_id)
+        write_audit(ports.tables, AUDIT, rejected(action, now, reason).audit)
 
     result = link_store(ports, settings).act(token, now, apply, refused)
-    for to, notice, key in notices:
-        _tell_staff(ports, settings, to, notice, key, now)
+    for notice in notices:
+        _tell_staff(ports, settings, notice, now)
     if not result.accepted and slot:
         # The time was taken meanwhile: the link is still good, so offer what is left.
         left = slots_page(ports, settings, token)
@@ -172,32 +157,40 @@ def answer(ports: Ports, settings: Settings, token: str, slot: str, request_id: 
     return ReplyPage(result.status, result.title, result.message, calendar_link="".join(kept))
 
 
+def link_store(ports: Ports, settings: Settings) -> Links:
+    return Links(ports.tables, NONCES.name, settings.secret("link_secret"))
+
+
+def _calendar_after(
+    settings: Settings, appointment: ar.Appointment | None, action: Action
+) -> list[str]:
+    """Add to calendar, for an appointment that still takes place (at its new time, if moved)."""
+    if appointment is None or action.kind not in ("confirm", "reschedule"):
+        return []
+    new_start = ar.chosen_start(action.value) if action.kind == "reschedule" else None
+    moved = evolve(appointment, starts_at=new_start) if new_start else appointment
+    return [calendar_link(settings, moved)]
+
+
 def _decide(
-    ports: Ports,
-    docs: Documents,
-    appointment: ar.Appointment | None,
-    claim: LinkClaim,
-    new_start: datetime | None,
-    request_id: str,
-    now: datetime,
-) -> ar.Outcome:
+    ports: Ports, settings: Settings, docs: Documents, action: Action, now: datetime
+) -> Transition[ar.ReplyRecord]:
     """The core's answer to the reply; a move also needs the new time held for it."""
-    answer = ar.Answer(
-        claim.action,  # type: ignore[arg-type]
-        claim.subject,
-        claim.chain,
-        claim.by,
-        request_id,
-        new_start=new_start,
+    appointment = docs.appointment(action.subject)
+    current = ar.Current(
+        appointment,
+        load_state(ports.tables, action.subject),
+        tuple(_taken(docs, appointment)),
+        docs.rules.booking,
+        docs.rules.staff_channel,
     )
-    state = load_state(ports.tables, claim.subject)
-    taken = _taken(docs, appointment)
-    outcome = ar.apply_reply(state, appointment, answer, now, taken, docs.rules.booking)
-    if not (outcome.accepted and claim.action == "reschedule" and new_start is not None):
-        return outcome
-    if _hold(ports, new_start, claim.subject, now):
-        return outcome
-    return ar.Outcome(False, "That time is no longer free. Please pick another one.")
+    transition = ar.apply_action(current, action, now)
+    new_start = ar.chosen_start(action.value)
+    if not (transition.accepted and action.kind == "reschedule" and new_start is not None):
+        return transition
+    if _hold(ports, new_start, action.subject, now):
+        return transition
+    return rejected(action, now, TAKEN)
 
 
 SLOT_HOLD = timedelta(minutes=15)  # longer than the sheet's copy can lag behind the sheet
@@ -215,67 +208,59 @@ def _hold(ports: Ports, start: datetime, appt_id: str, now: datetime) -> bool:
     }
     free = AnyOf((Absent(), Before("held_until", stamp(now)), Equals("appt_id", appt_id)))
     try:
-        ports.tables.put(NONCES, row, free)
+        ports.tables.put(NONCES.name, row, free)
     except ConditionFailed:
         return False
     return True
 
 
-def _instant(text: str) -> datetime | None:
-    """A slot posted back by the page; anything else is no slot (and the pick is refused)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
-
-
-def _tell_staff(
-    ports: Ports, settings: Settings, to: str, text: str, key: str, now: datetime
-) -> None:
+def _tell_staff(ports: Ports, settings: Settings, notice: Notice, now: datetime) -> None:
     """A slot freed or moved, told at once and once; when the staff cannot be reached, the admin
     hears of it instead (the customer's answer has landed either way)."""
-    slot = Slot(SENDS, NOTICES_ID, key, {"appt_id": NOTICES_ID, "window_index": key, "key": key})
+    key = notice.key
+    slot = Slot(
+        SENDS.name, NOTICES_ID, key, {"appt_id": NOTICES_ID, "window_index": key, "key": key}
+    )
+    text = notice.text
     try:
-        told = engine.report_once(ports, slot, to, text, text, now, "staff_notice")
+        told = engine.report_once(ports, slot, notice.to, text, text, now, "staff_notice")
         error = told.error if told is not None and told.status == "failed" else ""
     except Exception as failure:  # the store, not the channel: the answer has still landed
         error = describe(failure)
     if error:
-        deliver_text(
+        tell_admin(
             ports,
-            settings.admin,
+            settings,
             f"Staff could not be told: {text}",
-            f"{text}\n\nSending this to {to} failed: {error}",
-            (),
+            f"{text}\n\nSending this to {notice.to} failed: {error}",
             f"{key}:failed",
         )
 
 
-def _apply(ports: Ports, appt_id: str, outcome: ar.Outcome, now: datetime, request_id: str) -> str:
+def _apply(ports: Ports, transition: Transition[ar.ReplyRecord]) -> list[Notice]:
     """Write the sheet first (what staff see), then record the reply and close the old chain:
     when a later step fails, the same answer again finds the sheet done and finishes the rest.
-    Returns the staff notice; a sheet without the column to write is named there rather than
+    Returns the staff notices; a sheet without the column to write is named there rather than
     failing the answer."""
-    notice = outcome.staff_notice
-    for column, value in outcome.sheet_writes:
+    missing = ""
+    for write in transition.sheet_writes:
         try:
-            ports.sheet.update_cell(appt_id, column, value)
+            ports.sheet.update_cell(write.row_id, write.column, write.value)
         except KeyError as error:
-            notice += f" (The sheet was not updated: {error.args[0]}; add the column to see it.)"
-    if outcome.reply is not None:
+            missing += f" (The sheet was not updated: {error.args[0]}; add the column to see it.)"
+    audit = transition.audit
+    if transition.record is not None:
         ports.tables.put(
-            REPLIES,
+            REPLIES.name,
             {
-                "appt_id": appt_id,
-                "replied_at": f"{now.isoformat()}#{request_id}",
-                "chain_id": outcome.reply.chain_id,
-                "reply": outcome.reply.reply,
+                "appt_id": audit.subject,
+                "replied_at": audit.ts,
+                "chain_id": transition.record.chain_id,
+                "reply": transition.record.reply,
             },
         )
-    if outcome.archive:
-        _archive(ports.tables, appt_id, outcome.archive)
-    return notice
+    archive_chains(ports.tables, SENDS, ARCHIVE, transition.archive)
+    return [evolve(n, text=n.text + missing) for n in transition.notices]
 
 
 def _token(settings: Settings, appointment: ar.Appointment, action: str) -> str:
@@ -297,10 +282,3 @@ def _taken(docs: Documents, appointment: ar.Appointment | None) -> list[datetime
         for a in docs.appointments
         if not a.cancelled and (appointment is None or a.appt_id != appointment.appt_id)
     ]
-
-
-def _archive(tables: Tables, appt_id: str, chain: str) -> None:
-    rows = [r for r in tables.query(SENDS, appt_id) if r["chain_id"] == chain]
-    tables.put_many(ARCHIVE, [{**r, "archive_index": f"{chain}#{r['window_index']}"} for r in rows])
-    tables.put(ARCHIVE, {"appt_id": appt_id, "archive_index": f"{chain}#chain", "chain_id": chain})
-    tables.delete_many(SENDS, [(appt_id, r["window_index"]) for r in rows])

@@ -8,12 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backoffice.core import appointment_reminder as ar
-from backoffice.core import appointment_summary as week
+from backoffice.core.appointment_reminder import summary as week
 from backoffice.core.keys import move_key
 from backoffice.core.settings import Settings
-from backoffice.ports import Model
+from backoffice.ports import Model, Ports
 from backoffice.services import engine
-from backoffice.services.appointment_reminder import (
+from backoffice.services.appointment_reminder.state import (
     ARCHIVE,
     REPLIES,
     SENDS,
@@ -22,7 +22,7 @@ from backoffice.services.appointment_reminder import (
 )
 from backoffice.services.delivery import Slot
 from backoffice.services.engine import Delivery
-from backoffice.services.runtime import Ports, local_now
+from backoffice.services.runtime import local_now
 
 
 def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
@@ -33,9 +33,12 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     end = now.date() - timedelta(days=now.weekday() + 1)
     start = end - timedelta(days=6)
     facts = week.week_facts(
-        load_documents(ports, settings).appointments,
-        [*_sent(ports.tables.scan(SENDS), zone), *_sent(ports.tables.scan(ARCHIVE), zone)],
-        [_reply(row, zone) for row in ports.tables.scan(REPLIES)],
+        load_documents(ports.blobs, settings).appointments,
+        [
+            *_sent(ports.tables.scan(SENDS.name), zone),
+            *_sent(ports.tables.scan(ARCHIVE.name), zone),
+        ],
+        [_reply(row, zone) for row in ports.tables.scan(REPLIES.name)],
         start,
         end,
     )
@@ -46,7 +49,7 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     for to in recipients:
         key = move_key(ar.PREFIX, "summary", start.isoformat(), to)
         slot = Slot(
-            SENDS, SUMMARY_ID, key, {"appt_id": SUMMARY_ID, "window_index": key, "key": key}
+            SENDS.name, SUMMARY_ID, key, {"appt_id": SUMMARY_ID, "window_index": key, "key": key}
         )
         delivery = engine.report_once(ports, slot, to, subject, text, now, "summary")
         if delivery is not None:

@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 from attrs import frozen
 
-from backoffice.core.appointment_reminder import CUSTOMER_WINDOWS, Appointment
+from backoffice.core.appointment_reminder.plan import CUSTOMER_WINDOWS
+from backoffice.core.appointment_reminder.sheet import Appointment
 from backoffice.core.digest import text_table
 
 SUMMARY_INSTRUCTIONS = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backoffice.core.appointment_reminder import COLUMNS
+from backoffice.core.appointment_reminder.sheet import COLUMNS
 from backoffice.core.intake import date_times_in
 from backoffice.core.sheet import is_email
 

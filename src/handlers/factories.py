@@ -1,0 +1,142 @@
+"""Lambda handlers built from a system's description. A system's handler module binds each of its
+functions in one line, e.g. `dispatch = factories.dispatch(SYSTEM)`.
+
+Every handler translates the event, calls one use case with the wired ports, logs what happened
+(ids and counts, never a token) and translates the result back. Ports are built on first use and
+kept for the execution environment; heavy imports wait for the handlers that need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from attrs import frozen
+
+from backoffice.core.settings import Settings
+from backoffice.handlers import lanes, links, web
+from backoffice.handlers.logs import log
+from backoffice.ports import Ports
+from backoffice.services.engine import Delivery
+from backoffice.services.system import System
+
+Handler = Callable[..., dict[str, Any]]  # (event, context=None) -> response
+
+
+def wired(system: System) -> tuple[Ports, Settings]:
+    from backoffice.handlers.wiring import system_ports
+
+    return system_ports(system)
+
+
+def tick(system: System) -> Handler:
+    """The schedule's tick: decide the moves and put them on the bus."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        result = system.tick(*wired(system))
+        for problem in result.problems:
+            log("sheet_problem", system=system.name, **problem.as_json())
+        counts = {"moves": len(result.plan.moves), "problems": len(result.problems)}
+        log("tick", system=system.name, archived=len(result.plan.archive), **counts)
+        return counts
+
+    return handler
+
+
+def dispatch(system: System) -> Handler:
+    """A move from the bus rule (`detail`) or from a deferred one-off (`move`). An exception
+    fails the invocation, so the platform retries it; the claim makes a retry safe."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        detail = event.get("move") or event.get("detail")
+        if not isinstance(detail, Mapping):
+            raise ValueError("dispatch expects an EventBridge event with a detail, or a move")
+        delivery = system.dispatch(*wired(system), detail)
+        until = delivery.until.isoformat() if delivery.until else None
+        log("dispatch", key=delivery.key, status=delivery.status, until=until, error=delivery.error)
+        return {"status": delivery.status, "key": delivery.key}
+
+    return handler
+
+
+def _reported(name: str, deliveries: Sequence[Delivery]) -> dict[str, Any]:
+    sent = {d.to[0]: d.status for d in deliveries}
+    log(name, sent=sent)
+    return {"status": "sent" if deliveries else "not_due", "sent": sent}
+
+
+def reports(system: System) -> Handler:
+    """The weekly digest, once per week."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        return _reported("digest", system.reports(*wired(system)))
+
+    return handler
+
+
+def summary(system: System) -> Handler:
+    """The model's narrative over the period's facts, or the facts alone."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        from backoffice.handlers.wiring import language_model
+
+        ports, settings = wired(system)
+        return _reported("summary", system.summary(ports, settings, language_model(system)))
+
+    return handler
+
+
+def drive_sync(system: System) -> Handler:
+    """Mirror the sheet and the rules and voice docs to S3, only what changed."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        return lanes.drive_sync(system, *wired(system))
+
+    return handler
+
+
+def calendar_sync(system: System) -> Handler:
+    """Events tagged for the system in the configured calendars become proposals."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        return lanes.calendar_sync(system, *wired(system))
+
+    return handler
+
+
+def intake_ses_parser(system: System) -> Handler:
+    """A forwarded email (S3 event) or a Textract completion (SNS event): on to a proposal."""
+
+    def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        return lanes.intake_ses_parser(event, system, *wired(system))
+
+    return handler
+
+
+@frozen
+class Http:
+    """A Function URL: the system's own routes, then its links and Slack's interactivity.
+    `backoffice serve` answers through the same table with the embedded backend's ports."""
+
+    system: System
+    routes: tuple[web.Route, ...]
+
+    def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        return self.answer(event, *wired(self.system))
+
+    def answer(self, event: Mapping[str, Any], ports: Ports, settings: Settings) -> dict[str, Any]:
+        return web.routed(self.routes, event, ports, settings)
+
+
+def http(system: System, routes: Sequence[web.Route] = ()) -> Http:
+    return Http(system, (*routes, *links.routes(system)))
+
+
+def http_of(system: System) -> Http:
+    """The HTTP entry point a system's handler module names `HTTP` (module stem convention)."""
+    from importlib import import_module
+
+    found = import_module(f"backoffice.handlers.{system.stem}").HTTP
+    if not isinstance(found, Http):
+        raise TypeError(f"backoffice.handlers.{system.stem}.HTTP is not an Http handler")
+    return found

@@ -1,0 +1,27 @@
+"""The set of ports a system's services run on, built by one composition root per backend
+(AWS, the embedded backend, the fakes)."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from backoffice.ports.messaging import Bus, Chat, Mailer, Model, Sms
+from backoffice.ports.scheduling import Clock, Scheduler
+from backoffice.ports.storage import Blobs, Sheet
+from backoffice.ports.tables import Tables
+
+
+@frozen
+class Ports:
+    clock: Clock
+    tables: Tables
+    blobs: Blobs
+    sheet: Sheet
+    scheduler: Scheduler
+    mailer: Mailer
+    chat: Chat
+    bus: Bus
+    sms: Sms
+    # Rewrites a message lightly for one person (a personalised onboarding step); None where
+    # there is no model (the embedded backend): the template goes out as written.
+    model: Model | None = None
