@@ -105,9 +105,11 @@ class Roles:
         if service == "ses":
             source = params.get("Source", "")
             domain = source.rpartition("@")[2]
-            return [
-                (f"ses:{operation}", arn("ses", f"identity/{domain}"), {"ses:FromAddress": source})
-            ]
+            sending = {"ses:FromAddress": source}
+            resources = [arn("ses", f"identity/{domain}")]
+            if params.get("ConfigurationSetName"):  # IAM checks the set as a second resource
+                resources.append(arn("ses", f"configuration-set/{params['ConfigurationSetName']}"))
+            return [(f"ses:{operation}", resource, sending) for resource in resources]
         if service == "events":
             bus = next((e.get("EventBusName") for e in params.get("Entries", [])), "default")
             return [(f"events:{operation}", arn("events", f"event-bus/{bus or 'default'}"), {})]
