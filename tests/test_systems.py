@@ -130,3 +130,31 @@ def test_check_names_settings_that_only_another_system_reads(tmp_path: Path) -> 
     [note] = workspace_notes(tmp_path, datetime(2026, 12, 1, tzinfo=UTC))
     assert "staff_channel is not used by the expiry-watcher" in note
     assert note.startswith("backoffice.toml:")
+
+
+@by_name
+def test_every_report_schedule_fires_at_an_allowed_minute_in_each_of_its_periods(
+    system: System, tmp_path: Path
+) -> None:
+    """The digest and the summary go out at the first run on or after their day at which the
+    workspace's calendar allows delivery: their schedules must reach such a run every week
+    (digest) and every month (summary), holidays included, or the report is never sent."""
+    from backoffice.core.business_time import next_allowed
+    from backoffice.core.schedules import fires_between
+    from backoffice.services.runtime import calendar_for
+
+    write_example(system, tmp_path, date(2026, 12, 1))
+    settings = load_workspace_settings(tmp_path)
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+    for schedule in system.schedules:
+        if schedule.handler not in ("digest", "summary"):
+            continue
+        fires = fires_between(
+            schedule.expression, start, start.replace(year=2028), settings.timezone
+        )
+        allowed = [f for f in fires if next_allowed(f, calendar_for(settings, f)) == f]
+        if schedule.handler == "digest":
+            periods = {f.isocalendar()[:2] for f in allowed}
+            assert len(periods) >= 52, f"{schedule.expression}: weeks without a digest"
+        else:
+            assert len({(f.year, f.month) for f in allowed}) == 12, schedule.expression

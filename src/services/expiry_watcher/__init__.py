@@ -85,10 +85,14 @@ SYSTEM = System(
     storage=STORAGE,
     schedules=(
         Schedule("watcher", "cron(0 8 * * ? *)"),
-        Schedule("digest", "cron(0 18 ? * SUN *)"),
+        # Daily, as the tick: the digest goes at the first run on or after digest_day that the
+        # calendar allows (a Sunday-evening run, as first drawn, is never allowed Mon-Fri).
+        Schedule("digest", "cron(0 8 * * ? *)"),
         Schedule("drive_sync", "rate(15 minutes)"),
         Schedule("calendar_sync", "rate(1 hour)"),
-        Schedule("summary", "cron(0 9 ? * 2#1 *)"),
+        # Every Monday: the month's summary goes at the first allowed one (a first Monday
+        # can be a holiday, Labor Day in the US).
+        Schedule("summary", "cron(0 9 ? * MON *)"),
     ),
     tick_every="day",
     tick=tick,
