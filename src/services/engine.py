@@ -7,17 +7,18 @@ A system decides whether its move is still due; the engine decides when and how 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from attrs import frozen
 
 from backoffice.core.business_time import Calendar, next_allowed
-from backoffice.core.keys import schedule_name
+from backoffice.core.keys import move_key, schedule_name
+from backoffice.core.settings import Settings
 from backoffice.core.vocabulary import Move
 from backoffice.ports import Model, Ports
 from backoffice.services.delivery import Failure, Slot, describe, send_once, stamp
-from backoffice.services.runtime import channel_of, deliver_text
+from backoffice.services.runtime import calendar_for, channel_of, deliver_text, local_now
 
 
 @frozen
@@ -131,6 +132,38 @@ def _recheck(ports: Ports, outgoing: Outgoing, now: datetime, lease_until: datet
     name = schedule_name(f"{outgoing.key}:recheck:{stamp(lease_until)}")
     ports.scheduler.book(name, at, dict(outgoing.payload))
     return outgoing.report("in_flight", now, until=at)
+
+
+@frozen
+class ReportPeriod:
+    """What a digest or a summary covers, and the key that lets it go once."""
+
+    now: datetime  # the business's local time of the run
+    start: date
+    end: date
+    key: str
+
+
+def weekly_digest(ports: Ports, settings: Settings, prefix: str) -> ReportPeriod | None:
+    """The week the digest covers when this run may send it: the first run on or after the
+    digest day at which delivery is allowed (a holiday Monday moves it to Tuesday). None when
+    it is off or not allowed now; whether it already went is the slot's to say."""
+    now = local_now(ports.clock, settings)
+    if settings.digest_day is None or next_allowed(now, calendar_for(settings, now)) != now:
+        return None
+    today = now.date()
+    anchor = today - timedelta(days=(today.weekday() - settings.digest_day) % 7)
+    return ReportPeriod(now, anchor, today, move_key(prefix, "digest", anchor.isoformat()))
+
+
+def monthly_summary(ports: Ports, settings: Settings, prefix: str) -> ReportPeriod | None:
+    """Last month, when this run may send its summary (an allowed minute); None otherwise."""
+    now = local_now(ports.clock, settings)
+    if next_allowed(now, calendar_for(settings, now)) != now:
+        return None
+    end = now.date().replace(day=1) - timedelta(days=1)
+    start = end.replace(day=1)
+    return ReportPeriod(now, start, end, move_key(prefix, "summary", start.strftime("%Y-%m")))
 
 
 def report_once(
