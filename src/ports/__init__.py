@@ -1,5 +1,6 @@
 """The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
 
+from backoffice.core.social_scheduler.checks import ImageFacts
 from backoffice.ports.bundle import Ports
 from backoffice.ports.messaging import (
     Attachment,
@@ -12,6 +13,16 @@ from backoffice.ports.messaging import (
     Mailer,
     Model,
     Sms,
+)
+from backoffice.ports.posting import (
+    Channel,
+    Images,
+    Picture,
+    Posted,
+    Posting,
+    PostRefused,
+    Publication,
+    TokenRejected,
 )
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import (
@@ -48,6 +59,7 @@ __all__ = [
     "Blobs",
     "Bus",
     "Button",
+    "Channel",
     "Chat",
     "ChatMessage",
     "Clock",
@@ -60,15 +72,23 @@ __all__ = [
     "Equals",
     "Event",
     "Extracted",
+    "ImageFacts",
+    "Images",
     "Item",
     "Mailer",
     "Model",
     "PdfText",
+    "Picture",
     "Ports",
+    "PostRefused",
+    "Posted",
+    "Posting",
+    "Publication",
     "Scheduler",
     "Sheet",
     "Sms",
     "TableSchema",
     "Tables",
+    "TokenRejected",
     "holds",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from backoffice.ports.messaging import Bus, Chat, Mailer, Model, Sms
+from backoffice.ports.posting import Images, Posting
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import Blobs, Sheet
 from backoffice.ports.tables import Tables
@@ -25,3 +26,6 @@ class Ports:
     # Rewrites a message lightly for one person (a personalised onboarding step); None where
     # there is no model (the embedded backend): the template goes out as written.
     model: Model | None = None
+    # The social channels and the images their posts carry; None for systems that never post.
+    posting: Posting | None = None
+    images: Images | None = None

@@ -12,6 +12,9 @@ from typing import Protocol
 
 from attrs import frozen
 
+# The core decides with it; the Images adapter reads it from the bytes.
+from backoffice.core.social_scheduler.checks import ImageFacts
+
 
 @frozen
 class Channel:
@@ -63,14 +66,6 @@ class Posting(Protocol):
 
     def token_version(self, channel: Channel) -> str:
         """A marker that changes whenever the channel's secret changes (a reconnect)."""
-
-
-@frozen
-class ImageFacts:
-    content_type: str  # what the bytes are ("" when they are no image Pillow can read)
-    size: int  # bytes
-    width: int = 0
-    height: int = 0
 
 
 class Images(Protocol):

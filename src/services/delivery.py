@@ -43,6 +43,7 @@ class Slot:
     pk: str
     sk: str
     row: Mapping[str, Any]
+    max_attempts: int = MAX_ATTEMPTS  # a system whose owner sets it (the social scheduler)
 
 
 @frozen
@@ -50,6 +51,7 @@ class Claimed:
     table: str
     row: Mapping[str, Any]
     attempts: int
+    max_attempts: int = MAX_ATTEMPTS
 
 
 @frozen
@@ -83,7 +85,7 @@ def claim(tables: Tables, slot: Slot, now: datetime) -> Claimed | Busy | None:
         tables.put(slot.table, claimed, free)
     except ConditionFailed:
         return _busy(tables.get(slot.table, slot.pk, slot.sk), now)
-    return Claimed(table=slot.table, row=claimed, attempts=attempts)
+    return Claimed(slot.table, claimed, attempts, slot.max_attempts)
 
 
 def _busy(current: Mapping[str, Any] | None, now: datetime) -> Busy | None:
@@ -121,18 +123,29 @@ class Failure:
     retry_at: datetime | None
     error: str
 
+    @property
+    def waiting(self) -> bool:
+        """Left for a person to unblock: neither retried nor given up."""
+        return not self.final and self.retry_at is None
+
 
 class Unbuildable(Exception):
     """The message cannot be written, or has nowhere to go: trying again would not help, so it
     fails at once and a person is told."""
 
 
+class Waiting(Exception):
+    """The send cannot go until a person fixes something outside it (a channel to reconnect):
+    it is left to retry, unbooked and uncounted, and the next tick after the fix plans it."""
+
+
 def record_failure(tables: Tables, claimed: Claimed, error: Exception, now: datetime) -> Failure:
-    """Mark a failed send as `retry` (with when) or, after the last attempt (or when the message
-    cannot be built), `failed`."""
-    attempts = claimed.attempts + 1
-    final = attempts >= MAX_ATTEMPTS or isinstance(error, Unbuildable)
-    retry_at = None if final else now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+    """Mark a failed send as `retry` (with when, unless it waits for a person) or, after the last
+    attempt (or when the message cannot be built), `failed`."""
+    waiting = isinstance(error, Waiting)
+    attempts = claimed.attempts + (0 if waiting else 1)
+    final = not waiting and (attempts >= claimed.max_attempts or isinstance(error, Unbuildable))
+    retry_at = None if final or waiting else now + retry_delay(attempts)
     reason = describe(error)
     tables.put(
         claimed.table,
@@ -147,6 +160,14 @@ def record_failure(tables: Tables, claimed: Claimed, error: Exception, now: date
         },
     )
     return Failure(attempts=attempts, final=final, retry_at=retry_at, error=reason)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """5 minutes, then 30, then doubling: a channel down for an hour is not hammered."""
+    if attempts <= len(RETRY_DELAYS):
+        return RETRY_DELAYS[attempts - 1]
+    doubled: timedelta = RETRY_DELAYS[-1] * 2 ** (attempts - len(RETRY_DELAYS))
+    return doubled
 
 
 def describe(error: Exception) -> str:

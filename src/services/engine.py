@@ -25,7 +25,8 @@ from backoffice.services.runtime import calendar_for, channel_of, deliver_text, 
 class Delivery:
     """What happened to one message: sent now, deferred, or why not."""
 
-    status: str  # sent | deferred | duplicate | in_flight | dropped | skipped | retry | failed
+    # sent | deferred | duplicate | in_flight | dropped | skipped | retry | waiting | failed
+    status: str
     key: str
     kind: str  # the move's kind, or the system's own message ("digest", "summary")
     subject: str
@@ -106,6 +107,8 @@ def deliver(
     if outcome.status != "failed" or outcome.failure is None:
         return outgoing.report(outcome.status, now)
     failure = outcome.failure
+    if failure.waiting:
+        return outgoing.report("waiting", now, error=failure.error)
     if failure.retry_at is not None:
         retry_at = next_allowed(failure.retry_at, calendar_at(failure.retry_at))
         ports.scheduler.book(
