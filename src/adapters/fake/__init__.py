@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from backoffice.adapters.fake.faults import Faults, InjectedFault
 from backoffice.adapters.fake.messaging import FakeBus, FakeChat, FakeMailer, FakeSms
+from backoffice.adapters.fake.posting import FakePosting
 from backoffice.adapters.fake.scheduling import FakeClock, FakeScheduler
 from backoffice.adapters.fake.storage import FakeBlobs, FakeSheet
 from backoffice.adapters.fake.tables import FakeTables
@@ -15,6 +16,7 @@ __all__ = [
     "FakeChat",
     "FakeClock",
     "FakeMailer",
+    "FakePosting",
     "FakeScheduler",
     "FakeSheet",
     "FakeSms",
@@ -27,14 +29,19 @@ __all__ = [
 
 def fake_ports(clock: FakeClock, schemas: Iterable[TableSchema], bus: Bus | None = None) -> Ports:
     """Every port in memory: for tests, and for `preview`, which must write nothing."""
+    from backoffice.adapters.images import BlobRenderCache, PillowImages
+
+    blobs = FakeBlobs()
     return Ports(
         clock=clock,
         tables=FakeTables(schemas),
-        blobs=FakeBlobs(),
+        blobs=blobs,
         sheet=FakeSheet([]),
         scheduler=FakeScheduler(),
         mailer=FakeMailer(),
         chat=FakeChat(),
         bus=bus or FakeBus(),
         sms=FakeSms(),
+        posting=FakePosting(),
+        images=PillowImages(BlobRenderCache(blobs, "http://127.0.0.1")),
     )

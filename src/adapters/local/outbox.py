@@ -37,7 +37,7 @@ def _unique(folder: Path, stem: str, suffix: str) -> Path:
     return candidate
 
 
-def _deliver(
+def deliver_once(
     folder: Path, stem: str, key: str, suffix: str, body: bytes, keyed: Callable[[Path], str]
 ) -> tuple[Path, bool]:
     """Write the message under its key's name. A second message with the same key is refused
@@ -63,7 +63,7 @@ def _mail_key(path: Path) -> str:
     return ""
 
 
-def _json_key(path: Path) -> str:
+def json_key(path: Path) -> str:
     try:
         return str(json.loads(path.read_text(encoding="utf-8")).get("idempotency_key", ""))
     except (OSError, ValueError):
@@ -82,7 +82,7 @@ class OutboxMailer:
         key = email.idempotency_key
         body = build_email(self.sender, email, message_id)
         stem = key or message_id.strip("<>")
-        path, fresh = _deliver(self.outbox, stem, key, ".eml", body, _mail_key)
+        path, fresh = deliver_once(self.outbox, stem, key, ".eml", body, _mail_key)
         return message_id if fresh else f"<already-sent:{path.name}>"
 
 
@@ -96,7 +96,7 @@ class OutboxChat:
         body = {"channel": message.to, "text": message_text(message), "idempotency_key": key}
         payload = _json({**body, "blocks": message_blocks(message)})
         stem = key or f"{message.to}-{self._count + 1}"
-        path, _ = _deliver(self.outbox, stem, key, ".slack.json", payload, _json_key)
+        path, _ = deliver_once(self.outbox, stem, key, ".slack.json", payload, json_key)
         self._count += 1
         return f"local:{message.to}:{path.name}"
 
@@ -143,7 +143,7 @@ class OutboxSms:
         text = printable(text)
         key = idempotency_key
         body = {"to": to, "text": text, "segments": sms_segments(text), "idempotency_key": key}
-        path, _ = _deliver(self.outbox, key or to, key, ".sms.json", _json(body), _json_key)
+        path, _ = deliver_once(self.outbox, key or to, key, ".sms.json", _json(body), json_key)
         return f"local-sms:{path.name}"
 
     def opted_out(self, to: str) -> bool:
