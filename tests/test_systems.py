@@ -110,7 +110,11 @@ def test_the_template_sets_every_variable_the_wiring_reads(system: System) -> No
     var = lambda name: wiring.var(system, name)  # noqa: E731
     needed = {wiring.table_variable(system, t.name) for t in system.storage.all}
     needed |= {wiring.sheet_bucket_variable(system), var("RULES_BUCKET"), var("DISPATCH_ARN")}
-    needed |= {var("SCHEDULER_ROLE_ARN"), var("RAW_MIME_BUCKET")}
+    needed.add(var("SCHEDULER_ROLE_ARN"))
+    handlers = importlib.import_module(f"backoffice.handlers.{system.stem}")
+    if hasattr(handlers, "intake_ses_parser"):  # the forwarded-mail lane
+        needed.add(var("RAW_MIME_BUCKET"))
+    needed |= {var(f"{folder.upper()}_FOLDER_ID") for folder in system.folders}
     needed |= {var(n) for n in ("SPREADSHEET_ID", "RULES_DOC_ID", "VOICE_DOC_ID")}
     if system.intake.calendar is not None:
         needed.add(var("CALENDAR_IDS"))

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-from attrs import frozen
+from attrs import evolve, frozen
 
-from backoffice.cli.workspace import refresh_documents, require_documents
+from backoffice.cli.workspace import folder_files, refresh_documents, require_documents
 from backoffice.core.business_time import local_at
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
@@ -107,6 +107,7 @@ def tick_workspace(workspace: Path, settings: Settings, now: datetime | None) ->
 def preview_workspace(workspace: Path, settings: Settings, start: datetime, days: int) -> RunReport:
     """Every scheduled tick at or after `start`, for `days` days, as if nobody answers.
     Starts from the workspace's real state and writes nothing."""
+    from backoffice.adapters.csv_sheet import CsvSheet
     from backoffice.adapters.fake import FakeClock, FakeScheduler, FakeTables, fake_ports
     from backoffice.adapters.local.scheduling import InlineBus
 
@@ -115,11 +116,16 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
     events: list[dict[str, Any]] = []
     clock = FakeClock(start)
     ports = fake_ports(clock, system.storage.all, InlineBus(lambda _, d: events.append(d)))
+    # The sheet as the simulation sees it: the workspace's copy, in memory (a template's row,
+    # a cleared approval flag stay inside the preview).
+    ports = evolve(ports, sheet=CsvSheet(ports.blobs, system.sheet.file))
     tables, scheduler = cast(FakeTables, ports.tables), cast(FakeScheduler, ports.scheduler)
     _copy_state(workspace, system, tables, scheduler)
     require_documents(workspace, system)
     for name in (system.sheet.file, "rules.toml", "voice.toml"):
         ports.blobs.put(name, (workspace / name).read_bytes())
+    for key, body in folder_files(workspace, system):
+        ports.blobs.put(key, body)
     stale = refresh_documents(workspace, settings, system, into=ports.blobs)
     end = local_at(start.date() + timedelta(days=days), time(0, 0), zone)
     deliveries: list[Delivery] = []

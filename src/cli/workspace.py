@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -37,13 +38,18 @@ def write_example(system: System, target: Path, today: date) -> list[Path]:
     source = resources.files("backoffice.cli").joinpath("examples", system.name)
     written = []
     for name in system.example:
+        path = target / name
+        if "/" in name:  # a folder's file (an image): copied as it is
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(source.joinpath(name).read_bytes())
+            written.append(path)
+            continue
         text = source.joinpath(name).read_text(encoding="utf-8")
         text = _SECRET.sub(lambda m: secrets.token_urlsafe(32), text)
         text = _OFFSET.sub(
             lambda m: (today + timedelta(days=int(m.group(1)))).isoformat() + (m.group(2) or ""),
             text,
         )
-        path = target / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
@@ -101,13 +107,33 @@ def check_workspace(workspace: Path) -> list[Problem]:
 
 
 def documents(workspace: Path, system: System) -> Documents:
-    """The sheet, rules and voice of a workspace; every missing or unreadable one is named."""
+    """The sheet, rules and voice of a workspace, and the files of its folders (with what
+    reads an image for what it is); every missing or unreadable document is named."""
     require_documents(workspace, system)
+    files = dict(folder_files(workspace, system))
+    images = None
+    if system.folders:
+        from backoffice.adapters.fake import FakeBlobs
+        from backoffice.adapters.images import BlobRenderCache, PillowImages
+
+        images = PillowImages(BlobRenderCache(FakeBlobs(), "http://127.0.0.1"))
     return Documents(
         sheet=_bytes(workspace, system.sheet.file),
         rules=_read(workspace, "rules.toml"),
         voice=_read(workspace, "voice.toml"),
+        files=files,
+        images=images,
     )
+
+
+def folder_files(workspace: Path, system: System) -> Iterator[tuple[str, bytes]]:
+    """Each file directly in the system's folders, keyed as the blobs name it (images/a.jpg)."""
+    for folder in system.folders:
+        root = workspace / folder
+        if root.is_dir():
+            for path in sorted(root.iterdir()):
+                if path.is_file():
+                    yield f"{folder}/{path.name}", path.read_bytes()
 
 
 def require_documents(workspace: Path, system: System) -> None:

@@ -18,11 +18,14 @@ from backoffice.services.system import System
 def drive_sync(system: System, ports: Ports, settings: Settings) -> dict[str, Any]:
     """Mirror the sheet and the rules and voice docs to S3, only what changed since last run."""
     from backoffice.adapters.google.drive import GoogleDrive
-    from backoffice.handlers.wiring import google_service, mirror_sources
-    from backoffice.services.mirror import sync
+    from backoffice.handlers.wiring import env, google_service, mirror_sources, var
+    from backoffice.services.mirror import sync, sync_folder
 
     drive = GoogleDrive(google_service(settings, "drive", "v3"))
     mirrored = sync(drive, ports.sheet, ports.blobs, mirror_sources(system))
+    for folder in system.folders:  # SS_IMAGES_FOLDER_ID: the Drive folder of the post images
+        folder_id = env(var(system, f"{folder.upper()}_FOLDER_ID"))
+        mirrored += sync_folder(drive, ports.blobs, folder_id, folder)
     changed = [m.key for m in mirrored if m.changed]
     log("drive_sync", changed=changed, versions={m.key: m.version for m in mirrored})
     return {"changed": changed}

@@ -12,7 +12,7 @@ from typing import Any
 
 from backoffice.core.settings import Settings
 from backoffice.handlers.wiring import FixedClock, lazy
-from backoffice.ports import Blobs, Chat, Clock, Mailer, Ports, Sheet, Sms
+from backoffice.ports import Blobs, Chat, Clock, Images, Mailer, Ports, Posting, Sheet, Sms
 from backoffice.services.system import System
 
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -46,7 +46,31 @@ def local_ports(
         chat=chat,
         bus=InlineBus(on_event),
         sms=sms,
+        posting=lazy(lambda: local_posting(workspace, settings)),
+        images=lazy(lambda: local_images(files, settings)),
     )
+
+
+def local_posting(workspace: Path, settings: Settings) -> Posting:
+    """The outbox (a JSON file per post and channel), or each channel's platform, with its
+    token in the workspace's channel-tokens folder (refreshed tokens are written back)."""
+    from backoffice.adapters.posting import ChannelPosting, FileTokens, OutboxPosting
+
+    if not settings.live:
+        return OutboxPosting(workspace / "outbox")
+    slack = settings.slack_api_url or "https://slack.com/api/"
+    return ChannelPosting(FileTokens(workspace / CHANNEL_TOKENS), slack_base_url=slack)
+
+
+def local_images(files: Blobs, settings: Settings) -> Images:
+    """Renderings cached in the workspace, linked under `backoffice serve` for the platforms
+    that fetch a post's image themselves (Instagram)."""
+    from backoffice.adapters.images import BlobRenderCache, PillowImages
+
+    return PillowImages(BlobRenderCache(files, settings.public_url))
+
+
+CHANNEL_TOKENS = "channel-tokens"
 
 
 def _outbox(workspace: Path, settings: Settings) -> tuple[Mailer, Chat, Sms]:

@@ -22,10 +22,12 @@ from backoffice.ports import (
     Blobs,
     Bus,
     Chat,
+    Images,
     Mailer,
     Model,
     PdfText,
     Ports,
+    Posting,
     Scheduler,
     Sheet,
     Sms,
@@ -136,7 +138,21 @@ def aws_ports(settings: Settings, system: System) -> Ports:
         bus=lazy(lambda: _bus(system)),
         sms=lazy(lambda: _sns(system)),
         model=lazy(lambda: language_model(system)),
+        posting=lazy(lambda: _posting(system)),
+        images=lazy(lambda: _images(system)),
     )
+
+
+def _posting(system: System) -> Posting:
+    from backoffice.adapters.posting import ChannelPosting, SecretsManagerTokens
+
+    return ChannelPosting(SecretsManagerTokens(aws_client("secretsmanager")))
+
+
+def _images(system: System) -> Images:
+    from backoffice.adapters.images import PillowImages, S3RenderCache
+
+    return PillowImages(S3RenderCache(aws_client("s3"), env(var(system, "RENDER_CACHE_BUCKET"))))
 
 
 def _dynamo_tables(system: System) -> Tables:
@@ -150,7 +166,8 @@ def _dynamo_tables(system: System) -> Tables:
 def _s3_blobs(system: System) -> Blobs:
     from backoffice.adapters.aws.storage import S3Blobs
 
-    routes = {system.sheet.file: env(sheet_bucket_variable(system))}
+    sheet_bucket = env(sheet_bucket_variable(system))
+    routes = {system.sheet.file: sheet_bucket, **{f"{f}/": sheet_bucket for f in system.folders}}
     return S3Blobs(aws_client("s3"), env(var(system, "RULES_BUCKET")), routes)
 
 

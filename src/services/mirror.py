@@ -61,8 +61,9 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 
 def sync_folder(drive: Drive, blobs: Blobs, folder_id: str, prefix: str) -> list[Mirrored]:
-    """New or changed binary files (images for posts) of a Drive folder, copied under `prefix`.
-    Binary files carry an md5Checksum, so an unchanged image is never downloaded again."""
+    """New or changed binary files (images for posts) of a Drive folder, copied under `prefix`
+    by the name the sheet calls them. Binary files carry an md5Checksum, so an unchanged image
+    is never downloaded again."""
     state_key = f"{prefix}/{STATE_KEY}"
     state_blob = blobs.get(state_key)
     state: dict[str, str] = json.loads(state_blob.body) if state_blob else {}
@@ -70,7 +71,7 @@ def sync_folder(drive: Drive, blobs: Blobs, folder_id: str, prefix: str) -> list
     for file in drive.list_folder(folder_id):
         if not file.checksum:
             continue  # a native Doc or Sheet: not an image
-        key = f"{prefix}/{file.file_id}-{file.name}"
+        key = f"{prefix}/{file.name}"
         if state.get(key) == file.checksum:
             results.append(Mirrored(key, file.checksum, changed=False))
             continue

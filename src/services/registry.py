@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from backoffice.services import appointment_reminder, expiry_watcher, onboarding_guide
+from backoffice.services import (
+    appointment_reminder,
+    expiry_watcher,
+    onboarding_guide,
+    social_scheduler,
+)
 from backoffice.services.system import System
 
 SYSTEMS: tuple[System, ...] = (
     expiry_watcher.SYSTEM,
     appointment_reminder.SYSTEM,
     onboarding_guide.SYSTEM,
+    social_scheduler.SYSTEM,
 )
 NAMES = tuple(system.name for system in SYSTEMS)
 

@@ -18,7 +18,7 @@ from backoffice.core.business_time import local_at
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.vocabulary import Plan
-from backoffice.ports import Model, Ports, TableSchema
+from backoffice.ports import Images, Model, Ports, TableSchema
 from backoffice.ports.calendar import CalendarEvent
 from backoffice.services.engine import Delivery
 from backoffice.services.links import ActionResult, LinkAnswer, LinkPage
@@ -135,11 +135,14 @@ class TickResult:
 @frozen
 class Documents:
     """The documents a workspace's `check` reads: the sheet's bytes (decoded line by line), the
-    rules and voice texts."""
+    rules and voice texts, the files of the system's folders (`images/...`) and what reads
+    an image's real type."""
 
     sheet: bytes
     rules: str
     voice: str
+    files: Mapping[str, bytes] = field(factory=dict)
+    images: Images | None = None
 
 
 @frozen
@@ -162,6 +165,7 @@ class System:
     demo_days: int
     links: Links | None = None  # the owner's answers to the system's messages, if it has any
     settings_keys: frozenset[str] = frozenset()  # settings only this system reads
+    folders: tuple[str, ...] = ()  # workspace folders its documents include (images/)
     # What `check` mentions without calling it a problem (a text billed as two, a date past).
     notes: Callable[[Documents, Settings, datetime], list[str]] = field(
         default=lambda docs, settings, now: []

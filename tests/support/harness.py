@@ -16,11 +16,13 @@ from backoffice.adapters.fake import (
     FakeChat,
     FakeClock,
     FakeMailer,
+    FakePosting,
     FakeScheduler,
     FakeSheet,
     FakeSms,
     FakeTables,
 )
+from backoffice.adapters.images import BlobRenderCache, PillowImages
 from backoffice.core.settings import Settings
 from backoffice.ports import ChatMessage, Email, Ports, Sheet, TableSchema
 from backoffice.ports.calendar import CalendarEvent
@@ -100,7 +102,7 @@ class Harness:
         self,
         system: System,
         settings: Settings,
-        documents: dict[str, str],
+        documents: dict[str, str | bytes],
         start: datetime,
         sheet: SheetFactory = csv_sheet,
     ) -> None:
@@ -109,11 +111,12 @@ class Harness:
         self.tables = FakeTables(system.storage.all)
         self.blobs = FakeBlobs()
         for name, text in documents.items():
-            self.blobs.put(name, text.encode())
+            self.blobs.put(name, text if isinstance(text, bytes) else text.encode())
         self.sheet = sheet(self.blobs, system.sheet.file)
         self.scheduler, self.bus = FakeScheduler(), FakeBus()
         self.mailer, self.chat, self.sms = FakeMailer(), FakeChat(), FakeSms()
         self.delivered: list[Delivered] = []
+        self.posting = FakePosting()
         self.ports = Ports(
             clock=self.clock,
             tables=self.tables,
@@ -124,6 +127,8 @@ class Harness:
             chat=StampedChat(self.chat, self.clock, self.delivered),
             bus=self.bus,
             sms=self.sms,
+            posting=self.posting,
+            images=PillowImages(BlobRenderCache(self.blobs, settings.public_url)),
         )
 
     def tick(self) -> Any:

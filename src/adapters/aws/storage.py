@@ -10,7 +10,8 @@ from backoffice.ports import Blob
 
 class S3Blobs:
     """Keys live in `bucket` unless `routes` names another bucket for them (the registry mirror
-    and the rules and voice docs sit in buckets of their own)."""
+    and the rules and voice docs sit in buckets of their own). A route ending in `/` takes
+    every key under it (a post's images sit beside the posts sheet)."""
 
     def __init__(self, client: Any, bucket: str, routes: Mapping[str, str] | None = None) -> None:
         self.client = client
@@ -19,17 +20,21 @@ class S3Blobs:
 
     def get(self, key: str) -> Blob | None:
         try:
-            response = self.client.get_object(Bucket=self.routes.get(key, self.bucket), Key=key)
+            response = self.client.get_object(Bucket=self._bucket(key), Key=key)
         except self.client.exceptions.NoSuchKey:
             return None
         body = response["Body"].read()
         return Blob(body, _version(response))
 
     def put(self, key: str, body: bytes) -> str:
-        response = self.client.put_object(
-            Bucket=self.routes.get(key, self.bucket), Key=key, Body=body
-        )
+        response = self.client.put_object(Bucket=self._bucket(key), Key=key, Body=body)
         return _version(response)
+
+    def _bucket(self, key: str) -> str:
+        if key in self.routes:
+            return self.routes[key]
+        folders = [r for r in self.routes if r.endswith("/") and key.startswith(r)]
+        return self.routes[max(folders, key=len)] if folders else self.bucket
 
 
 def _version(response: dict[str, Any]) -> str:

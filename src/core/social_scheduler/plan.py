@@ -128,20 +128,27 @@ def post_moves(
     moves, or a flag (a channel refuses it; its minute passed before it was ever sent)."""
     status = state.status(post.post_id)
     pending = [c for c in post.channels if _pending(state.send(post.post_id, c), now)]
-    if not pending or due >= next_tick:
+    if not pending or due >= next_tick or (status.state == "missed" and status.due_at == due):
         return [], []
     refused = post_problems(post, rules, images)
     if refused:
-        return [flag(post, admin, "refused", describe_problems(refused), status.epoch)], []
-    started = any(state.send(post.post_id, c) for c in post.channels)
-    if not started and now - due > timedelta(minutes=rules.posting.grace_minutes):
-        return [flag(post, admin, "missed", _missed(due, rules), status.epoch)], []
+        return [flag(post, admin, "refused", describe_problems(refused), status.epoch, due)], []
+    seen = _seen_in_time(post, state, status, due)
+    if not seen and now - due > timedelta(minutes=rules.posting.grace_minutes):
+        return [flag(post, admin, "missed", _missed(due, rules), status.epoch, due)], []
     blocked = [c for c in pending if c in state.blocked]
     notes = [_waiting(post, c) for c in blocked]
-    if started and now - due > STALE_AFTER:
+    if now - due > STALE_AFTER:
         return [], notes
     ready = [c for c in pending if c not in state.blocked]
     return [channel_move(post, c, due, status.epoch) for c in ready], notes
+
+
+def _seen_in_time(post: Post, state: State, status: Status, due: datetime) -> bool:
+    """Planned for this minute before it passed (booked, or a channel already tried): a
+    late send of it is a retry, not a post nobody approved in time."""
+    started = any(state.send(post.post_id, c) for c in post.channels)
+    return started or (status.state == "queued" and status.due_at == due)
 
 
 def _pending(send: ChannelSend | None, now: datetime) -> bool:
@@ -175,7 +182,7 @@ def channel_move(post: Post, channel: str, due: datetime, epoch: int) -> Move:
     )
 
 
-def flag(post: Post, admin: str, why: str, reason: str, epoch: int) -> Move:
+def flag(post: Post, admin: str, why: str, reason: str, epoch: int, due: datetime) -> Move:
     """The owner told once per reason: the same refusal does not flag again each day."""
     digest = hashlib.sha256(reason.encode("utf-8")).hexdigest()[:10]
     return Move(
@@ -185,7 +192,13 @@ def flag(post: Post, admin: str, why: str, reason: str, epoch: int) -> Move:
         chain=post.post_id,
         to=(admin,),
         line=post.line,
-        fields={"why": why, "reason": reason, "epoch": str(epoch), "text": post.text},
+        fields={
+            "why": why,
+            "reason": reason,
+            "epoch": str(epoch),
+            "at": due.isoformat(),
+            "text": post.text,
+        },
     )
 
 

@@ -1,0 +1,52 @@
+"""Lambda entry points of the social scheduler (deploy/social-scheduler.yaml names them): the
+daily scheduler, the sender, the review card's answers, the draft helper, template sync, the
+digest and the recap, drive-sync of the sheet, the rules and the images."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from backoffice.core.settings import Settings
+from backoffice.handlers import factories
+from backoffice.handlers.logs import log
+from backoffice.handlers.web import Request, Route
+from backoffice.ports import Ports
+from backoffice.services import social_scheduler as ss
+
+
+def _draft(
+    request: Request, params: Mapping[str, str], ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    """POST /ss/draft: a note and channels become one proposed post per channel."""
+    secret = request.headers.get("x-webhook-secret", "")
+    answer = ss.draft(ss.SYSTEM, ports, settings, secret, request.body)
+    log("draft", status=answer.status, request_id=request.request_id)
+    body = json.dumps(answer.body)
+    return {
+        "statusCode": answer.status,
+        "headers": {"content-type": "application/json"},
+        "body": body,
+    }
+
+
+def _template_sync(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    dropped = ss.template_sync(*factories.wired(ss.SYSTEM))
+    log("template_sync", dropped=[d.post_id for d in dropped])
+    return {"dropped": [d.post_id for d in dropped]}
+
+
+DRAFT = (Route("POST", ss.DRAFT_PATH, _draft),)
+
+scheduler = factories.tick(ss.SYSTEM)
+sender = factories.dispatch(ss.SYSTEM)
+digest = factories.reports(ss.SYSTEM)
+recap = factories.summary(ss.SYSTEM)
+drive_sync = factories.drive_sync(ss.SYSTEM)
+template_sync = _template_sync
+intake_draft_helper = factories.Http(ss.SYSTEM, DRAFT)
+# The review card's links and Slack buttons, and the proposals' links; `backoffice serve`
+# answers the draft helper on the same table.
+HTTP = factories.http(ss.SYSTEM, DRAFT)
+approve_handler = factories.http(ss.SYSTEM)

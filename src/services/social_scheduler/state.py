@@ -1,0 +1,172 @@
+"""What the social scheduler reads: the posts sheet, the rules, the images' facts, and the stored
+state (each post's status, each channel's sends, the channels waiting for a reconnect)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from attrs import frozen
+
+from backoffice.core import social_scheduler as ss
+from backoffice.core.problems import Problem
+from backoffice.core.settings import Settings
+from backoffice.core.sheet import read_sheet
+from backoffice.core.vocabulary import Move
+from backoffice.ports import Absent, Blobs, Equals, Images, Ports, Tables, TableSchema
+from backoffice.services.delivery import Slot
+from backoffice.services.documents import bytes_of, text_of
+from backoffice.services.system import Storage
+
+SENDS = TableSchema("ss-sends", "post_channel", "attempt")
+STATUS = TableSchema("ss-status", "post_id", "kind")
+# Channels whose token the platform refused, with the secret's version it refused.
+CHANNELS = TableSchema("ss-channels", "channel", "kind")
+STORAGE = Storage(
+    sends=SENDS,
+    audit=TableSchema("ss-audit", "post_id", "ts"),
+    archive=TableSchema("ss-sends-archive", "post_channel", "archive_index"),
+    nonces=TableSchema("ss-link-nonces", "nonce", "kind"),
+    others=(STATUS, CHANNELS, TableSchema("ss-proposals", "proposal_id", "kind")),
+)
+AUDIT = STORAGE.audit
+CLAIM = "post"  # the sort key of a channel's claim row; its attempts are `attempt#001`...
+REPORTS_ID = "~reports"  # the digest, the recap and notices live beside the sends
+IMAGE_PREFIX = f"{ss.IMAGES_FOLDER}/"
+
+
+@frozen
+class Documents:
+    posts: tuple[ss.Post, ...]
+    problems: tuple[Problem, ...]
+    rules: ss.Rules
+
+    def post(self, post_id: str) -> ss.Post | None:
+        return next((p for p in self.posts if p.post_id == post_id), None)
+
+
+@frozen
+class Reading:
+    timezone: str
+    dayfirst: bool | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Reading:
+        return cls(settings.timezone, settings.dayfirst)
+
+
+def load_documents(blobs: Blobs, settings: Settings, images: frozenset[str] | None) -> Documents:
+    """A broken rules doc stops everything with its file and line; a bad row is a problem."""
+    return parsed_documents(
+        bytes_of(blobs, ss.SHEET_FILE), text_of(blobs, ss.RULES_FILE), Reading.of(settings), images
+    )
+
+
+@lru_cache(maxsize=2)
+def parsed_documents(
+    sheet: bytes, rules_text: str, reading: Reading, images: frozenset[str] | None
+) -> Documents:
+    rules = ss.load_rules(rules_text)
+    table, problems = read_sheet(sheet, ss.SHEET_FILE)
+    posts, row_problems = ss.parse_rows(
+        table, rules, timezone=reading.timezone, dayfirst=reading.dayfirst, images=images
+    )
+    return Documents(tuple(posts), (*problems, *row_problems), rules)
+
+
+def image_names(blobs: Blobs, posts_sheet: bytes) -> frozenset[str]:
+    """The images the sheet names that exist in the images folder."""
+    table, _ = read_sheet(posts_sheet, ss.SHEET_FILE)
+    named = {row.values.get("image", "").strip() for row in table.rows} - {""}
+    return frozenset(name for name in named if blobs.get(IMAGE_PREFIX + name) is not None)
+
+
+def image_facts(
+    blobs: Blobs, images: Images, posts: tuple[ss.Post, ...]
+) -> dict[str, ss.ImageFacts]:
+    """The real type and size of every image a post names, from its bytes."""
+    facts = {}
+    for name in {p.image for p in posts if p.image}:
+        blob = blobs.get(IMAGE_PREFIX + name)
+        facts[name] = images.inspect(blob.body) if blob else ss.ImageFacts("", 0)
+    return facts
+
+
+def documents_of(ports: Ports, settings: Settings) -> Documents:
+    sheet = bytes_of(ports.blobs, ss.SHEET_FILE)
+    return load_documents(ports.blobs, settings, image_names(ports.blobs, sheet))
+
+
+def load_state(tables: Tables, blocked: frozenset[str], post: ss.Post | None = None) -> ss.State:
+    """Everything (one scan per table), or one post's rows (a read per channel)."""
+    if post is None:
+        status_rows = tables.scan(STATUS.name)
+        send_rows = tables.scan(SENDS.name)
+    else:
+        status_rows = [r for r in [tables.get(STATUS.name, post.post_id, "status")] if r]
+        send_rows = [
+            r
+            for c in post.channels
+            for r in [tables.get(SENDS.name, f"{post.post_id}#{c}", CLAIM)]
+            if r
+        ]
+    statuses = {row["post_id"]: status_from_row(row) for row in status_rows}
+    sends = {
+        (row["post_id"], row["channel"]): send_from_row(row)
+        for row in send_rows
+        if row.get("attempt") == CLAIM and "channel" in row
+    }
+    return ss.State(statuses, sends, blocked)
+
+
+def status_from_row(row: Mapping[str, Any]) -> ss.Status:
+    due = row.get("due_at")
+    return ss.Status(
+        post_id=row["post_id"],
+        state=str(row.get("state") or "new"),
+        epoch=int(row.get("epoch") or 0),
+        due_at=datetime.fromisoformat(due) if due else None,
+        reason=str(row.get("reason") or ""),
+    )
+
+
+def send_from_row(row: Mapping[str, Any]) -> ss.ChannelSend:
+    retry_at = row.get("retry_at")
+    return ss.ChannelSend(
+        status=str(row.get("status")),
+        attempts=int(row.get("attempts") or 0),
+        retry_at=datetime.fromisoformat(retry_at) if retry_at else None,
+        url=str(row.get("posted_url") or ""),
+    )
+
+
+def save_status(tables: Tables, before: ss.Status, after: ss.Status) -> None:
+    """Written over the epoch it was decided on: two answers at once cannot both land (the
+    second raises ConditionFailed and is decided again)."""
+    row = {
+        "post_id": after.post_id,
+        "kind": "status",
+        "state": after.state,
+        "epoch": after.epoch,
+        "due_at": after.due_at.isoformat() if after.due_at else None,
+        "reason": after.reason,
+    }
+    known = tables.get(STATUS.name, after.post_id, "status") is not None
+    tables.put(STATUS.name, row, Equals("epoch", before.epoch) if known else Absent())
+
+
+def send_slot(move: Move, max_attempts: int) -> Slot:
+    channel = move.fields["channel"]
+    pk = f"{move.subject}#{channel}"
+    row = {
+        "post_channel": pk,
+        "attempt": CLAIM,
+        "key": move.key,
+        "chain_id": move.chain,
+        "post_id": move.subject,
+        "channel": channel,
+        "kind": move.kind,
+    }
+    return Slot(SENDS.name, pk, CLAIM, row, max_attempts)
