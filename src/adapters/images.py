@@ -26,6 +26,7 @@ READABLE = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # MPO comes th
 MAX_PIXELS = 50_000_000
 QUALITIES = (90, 80, 70, 60)
 SHRINK = 0.8
+BLOB_PREFIX = "render-cache"  # where the embedded backend keeps renderings among its files
 MIN_SIDE = 64  # smaller is an icon, not a picture a channel would show
 
 
@@ -78,11 +79,11 @@ class BlobRenderCache:
         self.public_base = public_base.rstrip("/")
 
     def get(self, key: str) -> bytes | None:
-        blob = self.blobs.get(f"render-cache/{key}")
+        blob = self.blobs.get(f"{BLOB_PREFIX}/{key}")
         return None if blob is None else blob.body
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
-        self.blobs.put(f"render-cache/{key}", body)
+        self.blobs.put(f"{BLOB_PREFIX}/{key}", body)
 
     def url(self, key: str) -> str:
         return f"{self.public_base}/ss/render/{key}"

@@ -5,13 +5,14 @@ digest and the recap, drive-sync of the sheet, the rules and the images."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
 from backoffice.handlers import factories
 from backoffice.handlers.logs import log
-from backoffice.handlers.web import Request, Route
+from backoffice.handlers.web import Request, Route, binary_response, text_response
 from backoffice.ports import Ports
 from backoffice.services import social_scheduler as ss
 
@@ -37,7 +38,25 @@ def _template_sync(event: Mapping[str, Any], context: object = None) -> dict[str
     return {"dropped": [d.post_id for d in dropped]}
 
 
+def _render(
+    request: Request, params: Mapping[str, str], ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    """GET /ss/render/{key}: a cached rendering, for a platform that fetches a post's image
+    itself (Instagram) from the embedded backend. Keys are content hashes: unguessable, and
+    nothing but renderings is reachable here."""
+    key = params["key"]
+    from backoffice.adapters.images import BLOB_PREFIX
+
+    blob = ports.blobs.get(f"{BLOB_PREFIX}/{key}") if _HASH.fullmatch(key) else None
+    if blob is None or ports.images is None:
+        return text_response(404, "Not found.")
+    facts = ports.images.inspect(blob.body)
+    return binary_response(blob.body, facts.content_type or "application/octet-stream")
+
+
+_HASH = re.compile(r"[0-9a-f]{64}")
 DRAFT = (Route("POST", ss.DRAFT_PATH, _draft),)
+RENDER = (Route("GET", f"{ss.RENDER_PATH}/{{key}}", _render),)
 
 scheduler = factories.tick(ss.SYSTEM)
 sender = factories.dispatch(ss.SYSTEM)
@@ -48,5 +67,5 @@ template_sync = _template_sync
 intake_draft_helper = factories.Http(ss.SYSTEM, DRAFT)
 # The review card's links and Slack buttons, and the proposals' links; `backoffice serve`
 # answers the draft helper on the same table.
-HTTP = factories.http(ss.SYSTEM, DRAFT)
+HTTP = factories.http(ss.SYSTEM, (*DRAFT, *RENDER))
 approve_handler = factories.http(ss.SYSTEM)

@@ -84,12 +84,18 @@ def text_response(status: int, text: str) -> dict[str, Any]:
 
 
 def file_response(body: bytes, content_type: str, filename: str) -> dict[str, Any]:
-    """A download (an .ics for "add to calendar"), base64 as Function URLs carry binary."""
+    """A download (an .ics for "add to calendar")."""
+    response = binary_response(body, content_type)
+    response["headers"]["content-disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def binary_response(body: bytes, content_type: str) -> dict[str, Any]:
+    """Bytes, base64 as Function URLs carry binary; never cached, never sniffed as another type."""
     return {
         "statusCode": 200,
         "headers": {
             "content-type": content_type,
-            "content-disposition": f'attachment; filename="{filename}"',
             "cache-control": "no-store",
             "x-content-type-options": "nosniff",
         },

@@ -49,6 +49,7 @@ from backoffice.services.system import (
 )
 
 DRAFT_PATH = "/ss/draft"
+RENDER_PATH = "/ss/render"  # the embedded backend's renderings, for Instagram to fetch
 PROPOSAL_PATH = "/ss/proposal"
 
 
@@ -155,6 +156,7 @@ __all__ = [
     "LABELS",
     "MAX_BODY",
     "PROPOSAL_PATH",
+    "RENDER_PATH",
     "REVIEW_PATH",
     "SENDS",
     "STATUS",
