@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from attrs import field, frozen
 
 from backoffice.core.business_time import local_at
+from backoffice.core.intake import heuristic_proposal
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.vocabulary import Plan
@@ -93,6 +94,19 @@ class Links:
 
 
 Guess = Callable[[str, str, str], Mapping[str, str]]  # (subject, text, forwarded by) -> row
+Reader = Callable[[Settings, date], Guess]
+
+
+def column_reader(columns: tuple[str, ...]) -> Reader:
+    """The reader without a model for rows of dates and text: the dates the forwarded text
+    points at (read in the workspace's date order), the forwarder, values by column name."""
+
+    def reader(settings: Settings, today: date) -> Guess:
+        return lambda subject, text, sender: heuristic_proposal(
+            subject, text, sender, columns, dayfirst=bool(settings.dayfirst), today=today
+        )
+
+    return reader
 
 
 @frozen
@@ -111,7 +125,7 @@ class Intake:
     date_columns: tuple[str, ...]
     time_columns: tuple[str, ...]  # a date with a time of day (an appointment's start)
     owner_column: str  # the forwarder's address goes here ("" for none)
-    heuristic: Callable[[Settings, date], Guess]  # the reader when there is no model
+    heuristic: Reader  # the reader when there is no model
     calendar: CalendarLane | None = None
     textract: bool = True  # forwarded PDFs read by Textract in AWS (else read in the function)
 

@@ -28,6 +28,7 @@ def bucket_names(system: System) -> dict[str, str]:
         f"{stem.capitalize()}Bucket": f"{system.prefix}-{stem}-source",
         "RulesBucket": f"{system.prefix}-rules-source",
         "SourcePdfsBucket": f"{system.prefix}-source-pdfs",
+        "RenderCacheBucket": f"{system.prefix}-render-cache",
         "SchedulerInvokeRole": f"{system.prefix}-scheduler",
         "TextractPublishRole": "textract",
     }
@@ -40,6 +41,7 @@ def environment(system: System, region: str, extra: Mapping[str, str]) -> dict[s
     return {
         wiring.var(system, "RULES_BUCKET"): names["RulesBucket"],
         wiring.sheet_bucket_variable(system): names[next(iter(names))],
+        wiring.var(system, "RENDER_CACHE_BUCKET"): names["RenderCacheBucket"],
         wiring.var(
             system, "DISPATCH_ARN"
         ): f"arn:aws:lambda:{region}:{ACCOUNT}:function:{p}-dispatch",
@@ -98,6 +100,8 @@ def deployed(
         dynamodb = boto3.client("dynamodb", region_name=region)
         create_tables(dynamodb, system.storage.all, TABLE_PREFIX)
         s3 = _buckets(system, region, names, documents)
+        if "RenderCacheBucket" in roles.template["Resources"]:  # unversioned, as declared
+            s3.create_bucket(Bucket=names["RenderCacheBucket"], **_location(region))
         boto3.client("ssm", region_name=region).put_parameter(
             Name=f"/{system.prefix}/config/backoffice.toml",
             Value=settings_text,
@@ -118,19 +122,21 @@ def deployed(
 def _buckets(
     system: System, region: str, names: Mapping[str, str], documents: Mapping[str, bytes]
 ) -> Any:
-    """The versioned source buckets, holding the sheet's mirror and the rules and voice docs."""
+    """The versioned source buckets, holding the sheet's mirror (and the system's folders beside
+    it, as the wiring routes them) and the rules and voice docs."""
     s3 = boto3.client("s3", region_name=region)
-    location = (
-        {}
-        if region == "us-east-1"
-        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    )
     sheet_bucket, rules_bucket = names[next(iter(names))], names["RulesBucket"]
     for bucket in (rules_bucket, sheet_bucket):
-        s3.create_bucket(Bucket=bucket, **location)
+        s3.create_bucket(Bucket=bucket, **_location(region))
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    beside_sheet = tuple(f"{folder}/" for folder in system.folders)
     for key, body in documents.items():
-        s3.put_object(
-            Bucket=sheet_bucket if key == system.sheet.file else rules_bucket, Key=key, Body=body
-        )
+        by_sheet = key == system.sheet.file or key.startswith(beside_sheet)
+        s3.put_object(Bucket=sheet_bucket if by_sheet else rules_bucket, Key=key, Body=body)
     return s3
+
+
+def _location(region: str) -> dict[str, Any]:
+    if region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": region}}

@@ -7,11 +7,8 @@ what to do, and applies the answer through the ports.
 
 from __future__ import annotations
 
-from datetime import date
-
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.documents import problems_of
-from backoffice.core.intake import heuristic_proposal
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import read_sheet
@@ -34,13 +31,13 @@ from backoffice.services.expiry_watcher.state import (
 from backoffice.services.expiry_watcher.tick import LABELS, LINK_PATH, dispatch, tick
 from backoffice.services.system import (
     CalendarLane,
-    Guess,
     Intake,
     LinkAction,
     Links,
     Schedule,
     SheetSpec,
     System,
+    column_reader,
 )
 from backoffice.services.system import Documents as Texts
 
@@ -67,12 +64,6 @@ def propose_from_event(
         "notes": tagged.description[:500],
     }
     return proposals.propose(ports, settings, system, tagged.proposal_id, values, tagged.source, ())
-
-
-def heuristic(settings: Settings, today: date) -> Guess:
-    return lambda subject, text, sender: heuristic_proposal(
-        subject, text, sender, ew.COLUMNS, dayfirst=bool(settings.dayfirst), today=today
-    )
 
 
 SYSTEM = System(
@@ -112,7 +103,11 @@ SYSTEM = System(
     ),
     proposals=Links(LINK_PATH, proposals.link_actions(), proposals.open_link, proposals.act),
     intake=Intake(
-        ("expires_on",), (), "owner", heuristic, CalendarLane(CALENDAR_TAG, propose_from_event)
+        ("expires_on",),
+        (),
+        "owner",
+        column_reader(ew.COLUMNS),
+        CalendarLane(CALENDAR_TAG, propose_from_event),
     ),
     example=("backoffice.toml", "rules.toml", "voice.toml", "registry.csv"),
     demo_days=30,

@@ -4,11 +4,8 @@ description, `SYSTEM`."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from backoffice.core import onboarding_guide as og
 from backoffice.core.documents import problems_of
-from backoffice.core.intake import heuristic_proposal
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.services import proposals
@@ -31,13 +28,13 @@ from backoffice.services.onboarding_guide.state import (
 from backoffice.services.onboarding_guide.tick import ANSWER_PATH, LABELS, dispatch, tick
 from backoffice.services.system import Documents as Texts
 from backoffice.services.system import (
-    Guess,
     Intake,
     LinkAction,
     Links,
     Schedule,
     SheetSpec,
     System,
+    column_reader,
 )
 
 ENROLL_PATH = "/og/enroll"
@@ -51,12 +48,6 @@ def check(texts: Texts, settings: Settings) -> list[Problem]:
         return documents
     reading = Reading.of(settings)
     return list(parsed_documents(texts.sheet, texts.rules, texts.voice, reading).problems)
-
-
-def heuristic(settings: Settings, today: date) -> Guess:
-    return lambda subject, text, sender: heuristic_proposal(
-        subject, text, sender, og.COLUMNS, dayfirst=bool(settings.dayfirst), today=today
-    )
 
 
 SYSTEM = System(
@@ -101,7 +92,7 @@ SYSTEM = System(
     ),
     proposals=Links(PROPOSAL_PATH, proposals.link_actions(), proposals.open_link, proposals.act),
     # Signups come from the webhook and forwarded welcome e-mails: no calendar, no Textract.
-    intake=Intake(("signed_up_at",), (), "owner", heuristic, textract=False),
+    intake=Intake(("signed_up_at",), (), "owner", column_reader(og.COLUMNS), textract=False),
     example=("backoffice.toml", "rules.toml", "voice.toml", "onboarding.csv"),
     demo_days=14,
 )

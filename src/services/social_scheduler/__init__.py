@@ -3,11 +3,10 @@ card's answers, the draft helper, the digest and the recap; and its description,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from backoffice.core import social_scheduler as ss
 from backoffice.core.documents import load_toml, problems_of
-from backoffice.core.intake import heuristic_proposal
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.ports import Ports
@@ -38,7 +37,6 @@ from backoffice.services.social_scheduler.tick import dispatch
 from backoffice.services.social_scheduler.tick import tick as plan_and_book
 from backoffice.services.system import Documents as Texts
 from backoffice.services.system import (
-    Guess,
     Intake,
     LinkAction,
     Links,
@@ -46,6 +44,7 @@ from backoffice.services.system import (
     SheetSpec,
     System,
     TickResult,
+    column_reader,
 )
 
 DRAFT_PATH = "/ss/draft"
@@ -101,12 +100,6 @@ def notes(texts: Texts, settings: Settings, now: datetime) -> list[str]:
     return [str(ss.moved(post, due)) for post, due in moved if due != post.publish_at]
 
 
-def heuristic(settings: Settings, today: date) -> Guess:
-    return lambda subject, text, sender: heuristic_proposal(
-        subject, text, sender, ss.COLUMNS, dayfirst=bool(settings.dayfirst), today=today
-    )
-
-
 SYSTEM = System(
     name=ss.SYSTEM,
     stem="social_scheduler",
@@ -136,7 +129,7 @@ SYSTEM = System(
     ),
     proposals=Links(PROPOSAL_PATH, proposals.link_actions(), proposals.open_link, proposals.act),
     # New posts come from the draft helper and template sync; forwarded mail is read as a row.
-    intake=Intake(("publish_at",), (), "", heuristic, textract=False),
+    intake=Intake(("publish_at",), (), "", column_reader(ss.COLUMNS), textract=False),
     example=(
         "backoffice.toml",
         "rules.toml",
