@@ -50,18 +50,21 @@ def parse_clock(text: str) -> time:
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
     if text.strip().lower() in ("", "none", "off"):
         return None
+    window = parse_span(text, f"quiet_hours {text!r}: expected HH:MM-HH:MM like 20:00-08:00")
+    if window[0] == window[1]:
+        raise CalendarError(f"quiet_hours {text!r}: start and end are the same time")
+    return window
+
+
+def parse_span(text: str, expected: str) -> tuple[time, time]:
+    """`HH:MM-HH:MM` as two times of day; CalendarError(expected) when it is not."""
     start, separator, end = text.partition("-")
     try:
         if not separator:
             raise CalendarError(text)
-        window = (parse_clock(start), parse_clock(end))
+        return parse_clock(start), parse_clock(end)
     except CalendarError:
-        raise CalendarError(
-            f"quiet_hours {text!r}: expected HH:MM-HH:MM like 20:00-08:00"
-        ) from None
-    if window[0] == window[1]:
-        raise CalendarError(f"quiet_hours {text!r}: start and end are the same time")
-    return window
+        raise CalendarError(expected) from None
 
 
 def parse_business_days(text: str) -> frozenset[int]:

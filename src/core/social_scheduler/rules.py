@@ -9,7 +9,7 @@ from typing import Any
 
 from attrs import frozen
 
-from backoffice.core.business_time import CalendarError, parse_clock
+from backoffice.core.business_time import CalendarError, parse_span
 from backoffice.core.documents import DocumentError, key_line, load_toml, raise_all, section_line
 from backoffice.core.rules import Check, Key, unknown_sections, whole_number
 from backoffice.core.schedules import ScheduleError, parse
@@ -187,15 +187,8 @@ def _posting(raw: Any, text: str, file: str, errors: list[Any]) -> PostingRules:
 
 def parse_window(text: str) -> tuple[time, time] | None:
     """`08:00-20:00`: posts go out from 08:00 up to (not at) 20:00; equal ends mean all day."""
-    start, separator, end = text.partition("-")
-    try:
-        if not separator:
-            raise CalendarError(text)
-        window = (parse_clock(start), parse_clock(end))
-    except CalendarError:
-        raise CalendarError(
-            f"window {text!r}: expected HH:MM-HH:MM like 08:00-20:00 (the minutes posts may go out)"
-        ) from None
+    expected = f"window {text!r}: expected HH:MM-HH:MM like 08:00-20:00 (the minutes posts go out)"
+    window = parse_span(text, expected)
     return None if window[0] == window[1] else window
 
 
