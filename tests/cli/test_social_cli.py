@@ -65,8 +65,10 @@ def test_preview_json_is_one_send_per_post_and_channel_at_its_exact_minute(
         ),
         ("tuesday-quiz", "facebook", "2026-12-04T08:00:00+08:00", "ss:tuesday-quiz:facebook:post"),
     ]
-    flags = [(s["subject"], s["to"]) for s in sends if s["move"] == "flag"]
-    assert flags == [("too-long", ["owner@cafe.example"])]
+    flags = [(s["subject"], s["key"].split(":")[3]) for s in sends if s["move"] == "flag"]
+    assert ("too-long", "refused") in flags  # nothing posted anywhere, the owner told why
+    assert ("new-cake", "review") in flags  # unapproved and due: a review card, never a post
+    assert {s["to"][0] for s in sends if s["move"] == "flag"} == {"owner@cafe.example"}
     assert not (workspace / "outbox").exists() and not (workspace / "state.db").exists()
 
 

@@ -37,7 +37,7 @@ def test_an_approved_post_is_booked_for_its_exact_minute_and_goes_out_only_then(
     assert {d.at for d in delivered if d.status == "sent"} == {
         datetime(2026, 12, 3, 10, 30, tzinfo=SG)
     }
-    assert [r["state"] for r in cafe.rows(service.STATUS)] == ["sent"]
+    assert [r["state"] for r in cafe.rows(service.STATUS) if r["post_id"] == "p1"] == ["sent"]
 
 
 @pytest.mark.parametrize("word", ["TRUE", "true", "Yes", "y", "✓", "X", "1"])
@@ -108,7 +108,7 @@ def test_after_max_attempts_the_owner_hears_which_channel_failed_and_why() -> No
     assert cafe.posting.faults.calls["publish:site"] == 3
     [told] = [m for m in cafe.mailer.sent if "could not be posted on site" in m.subject]
     assert "503 from the site" in told.text
-    assert "sent" not in [r["state"] for r in cafe.rows(service.STATUS)]
+    assert "sent" not in [r["state"] for r in cafe.rows(service.STATUS) if r["post_id"] == "p1"]
     cafe.day()
     assert cafe.posting.faults.calls["publish:site"] == 3
 
@@ -122,7 +122,7 @@ def test_a_check_failing_on_one_channel_posts_nothing_anywhere_and_drops_it_to_d
     [flag] = [m for m in cafe.mailer.sent if "p1" in m.subject]
     assert "facebook: 501 characters, over its limit of 500" in flag.text
     assert "site" not in flag.text.split("The text:")[0]
-    assert [r["state"] for r in cafe.rows(service.STATUS)] == ["draft"]
+    assert [r["state"] for r in cafe.rows(service.STATUS) if r["post_id"] == "p1"] == ["draft"]
 
 
 def test_an_image_is_checked_for_what_its_bytes_are_not_its_name() -> None:
@@ -345,3 +345,19 @@ def test_a_post_at_a_dst_change_goes_out_at_the_local_minute_written() -> None:
     [at] = {r["sent_at"] for r in cafe.rows(service.SENDS) if r.get("result") == "ok"}
     assert at == "2027-03-14T13:30:00+00:00"  # 09:30 EDT
     del sent
+
+
+def test_an_unapproved_post_due_before_the_next_tick_gets_one_review_card_and_no_post() -> None:
+    cafe = Cafe([row("p1", "2026-12-03 15:00", approved="")], TICK)
+    cafe.run()
+    cafe.run()  # tick again (cron): no second card for the same minute
+    cards = [m for m in cafe.mailer.sent if m.subject == "Review the post p1"]
+    assert len(cards) == 1 and [b.label for b in cards[0].links] == ["Approve", "Hold", "Send now"]
+    assert not cafe.scheduler.booked
+    approve = next(b.url for b in cards[0].links if b.action == "approve").split("t=")[1]
+    assert cafe.act(approve).status == 200
+    cafe.until(datetime(2026, 12, 3, 15, 0, tzinfo=SG))
+    assert cafe.posted() == [("p1", "facebook")]
+    cafe.sheet.update_cell("p1", "publish_at", "2026-12-03 16:00")  # after it went: nothing new
+    cafe.run()
+    assert len([m for m in cafe.mailer.sent if m.subject == "Review the post p1"]) == 1

@@ -38,7 +38,7 @@ class Status:
     hold, send now and drop to draft, so a one-off booked before one of them posts nothing."""
 
     post_id: str
-    state: str = "new"  # new | queued | draft | sent | failed | missed
+    state: str = "new"  # new | reviewed | queued | draft | sent | missed
     epoch: int = 0
     due_at: datetime | None = None  # the minute it was last planned for
     reason: str = ""
@@ -102,7 +102,14 @@ def plan_tick(
             found, notes = post_moves(post, due, state, rules, images, now, next_tick, admin)
             moves += found
             problems += notes
+        elif now <= due < next_tick and _unreviewed(state.status(post.post_id), due):
+            moves.append(flag(post, admin, "review", "not approved yet", 0, due))
     return Plan(tuple(moves), tuple(problems))
+
+
+def _unreviewed(status: Status, due: datetime) -> bool:
+    """Never answered, and no review card yet for this minute."""
+    return status.state == "new" or (status.state == "reviewed" and status.due_at != due)
 
 
 def moved(post: Post, due: datetime) -> Problem:
@@ -183,8 +190,10 @@ def channel_move(post: Post, channel: str, due: datetime, epoch: int) -> Move:
 
 
 def flag(post: Post, admin: str, why: str, reason: str, epoch: int, due: datetime) -> Move:
-    """The owner told once per reason: the same refusal does not flag again each day."""
-    digest = hashlib.sha256(reason.encode("utf-8")).hexdigest()[:10]
+    """A word to the owner (`why`: refused, missed, or review: due soon and not approved), once
+    per reason: the same refusal does not flag again each day; an edited post is new."""
+    seen = f"{reason}|{due.isoformat()}|{post.text}" if why == "review" else reason
+    digest = hashlib.sha256(seen.encode("utf-8")).hexdigest()[:10]
     return Move(
         key=move_key(PREFIX, post.post_id, "flag", why, digest),
         kind="flag",

@@ -11,16 +11,10 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.ports import Ports
 from backoffice.services import proposals
-from backoffice.services.social_scheduler.answers import (
-    LABELS,
-    REVIEW_PATH,
-    act,
-    open_link,
-    perform,
-    send_review_card,
-)
+from backoffice.services.social_scheduler.answers import act, open_link, perform
 from backoffice.services.social_scheduler.draft import MAX_BODY, Drafted, draft
 from backoffice.services.social_scheduler.reports import digest, recap
+from backoffice.services.social_scheduler.review import LABELS, REVIEW_PATH, send_review_card
 from backoffice.services.social_scheduler.state import (
     AUDIT,
     CHANNELS,

@@ -12,11 +12,12 @@ from attrs import evolve
 from backoffice.core import social_scheduler as ss
 from backoffice.core.settings import Settings
 from backoffice.core.tokens import LinkClaim
-from backoffice.ports import Button, ConditionFailed, Equals, Ports
+from backoffice.ports import ConditionFailed, Equals, Ports
 from backoffice.services.answers import act_on_link, link_store
 from backoffice.services.links import ActionResult, Answered, LinkAnswer, LinkForm, LinkPage
 from backoffice.services.records import write_audit
-from backoffice.services.runtime import LinkTarget, answer_links, deliver_text, local_now
+from backoffice.services.runtime import local_now
+from backoffice.services.social_scheduler.review import LABELS
 from backoffice.services.social_scheduler.state import (
     AUDIT,
     CLAIM,
@@ -35,30 +36,8 @@ from backoffice.services.social_scheduler.tick import (
 if TYPE_CHECKING:
     from backoffice.services.system import System
 
-REVIEW_PATH = "/ss/review"
-LABELS = {"approve": "Approve", "hold": "Hold", "send_now": "Send now"}
 GONE = "This post is no longer in the sheet; nothing was changed."
 TRIES = 3
-
-
-def review_links(settings: Settings, post: ss.Post, now: datetime) -> tuple[Button, ...]:
-    seed = f"{post.post_id}:{post.publish_at.isoformat()}:{post.text}"
-    target = LinkTarget(ss.SYSTEM, post.post_id, post.post_id, seed, settings.admin, REVIEW_PATH)
-    return answer_links(settings, target, LABELS, now)
-
-
-def send_review_card(ports: Ports, settings: Settings, post: ss.Post, why: str) -> str:
-    """The post as it will go out, with Approve, Hold and Send now."""
-    now = local_now(ports.clock, settings)
-    text = (
-        f"{why}\n\nPost {post.post_id}, for {post.publish_at:%a %d %b %Y %H:%M} on "
-        f"{', '.join(post.channels)}:\n\n{post.text}"
-        + (f"\n\nImage: {post.image}" if post.image else "")
-    )
-    subject = f"Review the post {post.post_id}"
-    links = review_links(settings, post, now)
-    key = f"ss:{post.post_id}:review:{post.publish_at.isoformat()}"
-    return deliver_text(ports, settings.admin, subject, text, links, key)
 
 
 def open_link(system: System, ports: Ports, settings: Settings, token: str) -> LinkPage:

@@ -4,6 +4,7 @@ already in the sheet is never dropped again, so running it twice drops one row."
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from attrs import frozen
@@ -12,11 +13,11 @@ from backoffice.core import social_scheduler as ss
 from backoffice.core.schedules import fires_between
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import normalise_header, read_sheet
-from backoffice.ports import Ports
+from backoffice.ports import ConditionFailed, Ports
 from backoffice.services.documents import bytes_of
 from backoffice.services.runtime import local_now
-from backoffice.services.social_scheduler.answers import send_review_card
-from backoffice.services.social_scheduler.state import documents_of
+from backoffice.services.social_scheduler.review import send_review_card
+from backoffice.services.social_scheduler.state import documents_of, save_status
 
 
 @frozen
@@ -77,8 +78,12 @@ def _review(ports: Ports, settings: Settings, dropped: list[Dropped]) -> None:
     if not dropped:
         return
     docs = documents_of(ports, settings)
+    calendar = ss.posting_calendar(docs.rules.posting, settings.timezone)
     for item in dropped:
         post = docs.post(item.post_id)
         if post is not None:
             why = f"The standing post {item.template!r} has a new row waiting for approval."
             send_review_card(ports, settings, post, why)
+            reviewed = ss.Status(post.post_id, "reviewed", due_at=ss.due_minute(post, calendar))
+            with suppress(ConditionFailed):  # answered already: the answer stands
+                save_status(ports.tables, ss.Status(post.post_id), reviewed)

@@ -16,9 +16,9 @@ from attrs import evolve
 from backoffice.core import social_scheduler as ss
 from backoffice.core.keys import schedule_name
 from backoffice.core.settings import Settings
-from backoffice.ports import ConditionFailed, Images, Ports, Posting
+from backoffice.ports import Button, ConditionFailed, Images, Ports, Posting
 from backoffice.services import engine
-from backoffice.services.delivery import stamp
+from backoffice.services.delivery import Unbuildable, stamp
 from backoffice.services.engine import Delivery, Outgoing
 from backoffice.services.runtime import (
     calendar_for,
@@ -28,6 +28,7 @@ from backoffice.services.runtime import (
     tell_admin,
 )
 from backoffice.services.social_scheduler.channels import blocked_channels, post_on
+from backoffice.services.social_scheduler.review import card_words, review_links
 from backoffice.services.social_scheduler.state import (
     STATUS,
     Documents,
@@ -90,9 +91,13 @@ def booking_name(key: str, at: datetime) -> str:
 
 def settle_flag(ports: Ports, docs: Documents, status: ss.Status, move: ss.Move) -> None:
     """A refused post drops to draft (flag unset in the sheet, epoch on); a missed one is
-    marked missed. Either way nothing of it is booked or posted until it is approved again."""
+    marked missed. Either way nothing of it is booked or posted until it is approved again.
+    A review card is noted, so the next tick does not send it again."""
+    due = datetime.fromisoformat(move.fields["at"])
+    if move.fields["why"] == "review":
+        _save(ports, status, evolve(status, state="reviewed", due_at=due))
+        return
     if move.fields["why"] == "missed":
-        due = datetime.fromisoformat(move.fields["at"])
         _save(
             ports, status, evolve(status, state="missed", due_at=due, reason=move.fields["reason"])
         )
@@ -186,16 +191,29 @@ def _flag(ports: Ports, settings: Settings, move: ss.Move) -> Delivery:
     slot = send_slot(evolve(move, fields={**move.fields, "channel": "flag"}), 3)
     slot = evolve(slot, sk=move.key, row={**slot.row, "attempt": move.key})
     outgoing = Outgoing.of(move, channel_of(to), slot)
-    subject, text = flag_words(move)
     return engine.deliver(
         ports,
         lambda when: calendar_for(settings, when),
         outgoing,
         now,
-        lambda: deliver_text(ports, to, subject, text, (), move.key),
+        lambda: _tell(ports, settings, move, now),
         {"sent_at": stamp(now)},
         lambda failure: None,  # the flag is itself the notice; its failure stays on record
     )
+
+
+def _tell(ports: Ports, settings: Settings, move: ss.Move, now: datetime) -> str:
+    """A review card carries its answers; a refusal or a missed minute is said plainly."""
+    links: tuple[Button, ...] = ()
+    if move.fields["why"] == "review":
+        post = documents_of(ports, settings).post(move.subject)
+        if post is None:
+            raise Unbuildable("the post is no longer in the sheet")
+        subject, text = card_words(post, "This post is due before the next run and not approved.")
+        links = review_links(settings, post, now)
+    else:
+        subject, text = flag_words(move)
+    return deliver_text(ports, move.to[0], subject, text, links, move.key)
 
 
 def flag_words(move: ss.Move) -> tuple[str, str]:
