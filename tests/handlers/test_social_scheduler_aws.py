@@ -240,10 +240,9 @@ def test_booked_at_the_minute_posted_once_on_each_channel_and_the_refusal_flagge
         # The posts wait, booked; the refusal and the unapproved posts due today go to the owner.
         assert {e["detail-type"] for e in events} == {"ss.flag"}
         flagged = {(e["detail"]["subject"], e["detail"]["key"].split(":")[3]) for e in events}
-        # (The standing post got its card from template sync, once.)
-        assert flagged == {("too-long", "refused"), ("quiz-night", "review")}
+        assert flagged == {("too-long", "refused"), ("quiz-night", "review"), (FRIDAY, "review")}
         assert {deliver(e) for e in events} == {"sent"}
-        mailed = len(mails())  # the flag and the two review cards
+        mailed = len(mails())  # the flag, and review cards for quiz night and the standing post
         assert {deliver(e) for e in events} <= {"duplicate", "dropped"}  # delivered again
         assert morning_tick(deployed) == set(), "a retried tick flags nothing again"
         assert len(mails()) == mailed == 3

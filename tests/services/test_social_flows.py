@@ -166,10 +166,11 @@ def test_a_moved_minute_leaves_the_old_one_off_posting_nothing() -> None:
 
 
 def review(cafe: Cafe, action: str) -> str:
-    service.send_review_card(cafe.ports, cafe.settings, cafe_post(cafe, "p1"), "Please look.")
-    tokens = cafe.review_tokens()
-    labels = list(service.LABELS)
-    return tokens[len(tokens) - len(labels) + labels.index(action)]
+    """The token of one answer on p1's review card, as the card carries it."""
+    from backoffice.services.social_scheduler.review import review_links
+
+    links = review_links(cafe.settings, cafe_post(cafe, "p1"), cafe.clock.now())
+    return next(button.value for button in links if button.action == action)
 
 
 def cafe_post(cafe: Cafe, post_id: str):  # type: ignore[no-untyped-def]
@@ -282,6 +283,7 @@ def test_template_sync_drops_one_row_however_often_it_runs_and_sends_a_review_ca
     cafe = Cafe([], TICK)
     first = service.template_sync(cafe.ports, cafe.settings)
     second = service.template_sync(cafe.ports, cafe.settings)
+    cafe.dispatch_events()
     assert [d.post_id for d in first] == ["friday-special-2026-12-04"] and second == []
     rows = [r for r in cafe.sheet.read()[1:]]
     assert rows == [

@@ -27,6 +27,7 @@ from backoffice.core.vocabulary import Move, Plan
 MoveKind = Literal["post", "flag"]
 MOVES: tuple[MoveKind, ...] = ("post", "flag")
 ALL_DAYS = frozenset(range(7))
+NOT_APPROVED = "This post is due before the next run and is not approved yet."
 # A channel that waited for a reconnect is retried if its post is not older than this: an
 # offer posted days late does more harm than good.
 STALE_AFTER = timedelta(days=1)
@@ -103,7 +104,7 @@ def plan_tick(
             moves += found
             problems += notes
         elif now <= due < next_tick and _unreviewed(state.status(post.post_id), due):
-            moves.append(flag(post, admin, "review", "not approved yet", 0, due))
+            moves.append(flag(post, admin, "review", NOT_APPROVED, 0, due))
     return Plan(tuple(moves), tuple(problems))
 
 

@@ -14,7 +14,7 @@ from backoffice.services import proposals
 from backoffice.services.social_scheduler.answers import act, open_link, perform
 from backoffice.services.social_scheduler.draft import MAX_BODY, Drafted, draft
 from backoffice.services.social_scheduler.reports import digest, recap
-from backoffice.services.social_scheduler.review import LABELS, REVIEW_PATH, send_review_card
+from backoffice.services.social_scheduler.review import LABELS, REVIEW_PATH
 from backoffice.services.social_scheduler.state import (
     AUDIT,
     CHANNELS,
@@ -158,7 +158,6 @@ __all__ = [
     "open_link",
     "perform",
     "recap",
-    "send_review_card",
     "template_sync",
     "tick",
 ]

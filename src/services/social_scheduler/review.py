@@ -7,8 +7,8 @@ from datetime import datetime
 
 from backoffice.core import social_scheduler as ss
 from backoffice.core.settings import Settings
-from backoffice.ports import Button, Ports
-from backoffice.services.runtime import LinkTarget, answer_links, deliver_text, local_now
+from backoffice.ports import Button
+from backoffice.services.runtime import LinkTarget, answer_links
 
 REVIEW_PATH = "/ss/review"
 LABELS = {"approve": "Approve", "hold": "Hold", "send_now": "Send now"}
@@ -28,12 +28,3 @@ def card_words(post: ss.Post, why: str) -> tuple[str, str]:
         + (f"\n\nImage: {post.image}" if post.image else "")
     )
     return f"Review the post {post.post_id}", text
-
-
-def send_review_card(ports: Ports, settings: Settings, post: ss.Post, why: str) -> str:
-    now = local_now(ports.clock, settings)
-    subject, text = card_words(post, why)
-    key = f"ss:{post.post_id}:review:{post.publish_at.isoformat()}"
-    return deliver_text(
-        ports, settings.admin, subject, text, review_links(settings, post, now), key
-    )

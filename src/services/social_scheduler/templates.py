@@ -16,7 +16,6 @@ from backoffice.core.sheet import normalise_header, read_sheet
 from backoffice.ports import ConditionFailed, Ports
 from backoffice.services.documents import bytes_of
 from backoffice.services.runtime import local_now
-from backoffice.services.social_scheduler.review import send_review_card
 from backoffice.services.social_scheduler.state import documents_of, save_status
 
 
@@ -74,16 +73,21 @@ def _row(template: ss.Template, post_id: str, fire: datetime) -> dict[str, str]:
 
 
 def _review(ports: Ports, settings: Settings, dropped: list[Dropped]) -> None:
-    """A card per new row, read back from the sheet as the sender will read it."""
+    """A review card per new row, read back from the sheet as the sender will read it, sent
+    through the engine as the tick's flags are (once, in business hours, retried)."""
     if not dropped:
         return
     docs = documents_of(ports, settings)
     calendar = ss.posting_calendar(docs.rules.posting, settings.timezone)
+    cards = []
     for item in dropped:
         post = docs.post(item.post_id)
-        if post is not None:
-            why = f"The standing post {item.template!r} has a new row waiting for approval."
-            send_review_card(ports, settings, post, why)
-            reviewed = ss.Status(post.post_id, "reviewed", due_at=ss.due_minute(post, calendar))
-            with suppress(ConditionFailed):  # answered already: the answer stands
-                save_status(ports.tables, ss.Status(post.post_id), reviewed)
+        if post is None:
+            continue
+        due = ss.due_minute(post, calendar)
+        why = f"The standing post {item.template!r} has a new row waiting for approval."
+        cards.append(ss.flag(post, settings.admin, "review", why, 0, due))
+        with suppress(ConditionFailed):  # answered already: the answer stands
+            reviewed = ss.Status(post.post_id, "reviewed", due_at=due)
+            save_status(ports.tables, ss.Status(post.post_id), reviewed)
+    ports.bus.emit([("ss.flag", card.as_json()) for card in cards])

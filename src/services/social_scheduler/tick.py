@@ -209,7 +209,7 @@ def _tell(ports: Ports, settings: Settings, move: ss.Move, now: datetime) -> str
         post = documents_of(ports, settings).post(move.subject)
         if post is None:
             raise Unbuildable("the post is no longer in the sheet")
-        subject, text = card_words(post, "This post is due before the next run and not approved.")
+        subject, text = card_words(post, move.fields["reason"])
         links = review_links(settings, post, now)
     else:
         subject, text = flag_words(move)
