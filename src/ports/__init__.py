@@ -24,6 +24,7 @@ from backoffice.ports.posting import (
     Publication,
     TokenRejected,
 )
+from backoffice.ports.queue import Queue, Received
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import (
     Blob,
@@ -46,6 +47,7 @@ from backoffice.ports.tables import (
     Item,
     Tables,
     TableSchema,
+    Write,
     holds,
 )
 
@@ -84,11 +86,14 @@ __all__ = [
     "Posted",
     "Posting",
     "Publication",
+    "Queue",
+    "Received",
     "Scheduler",
     "Sheet",
     "Sms",
     "TableSchema",
     "Tables",
     "TokenRejected",
+    "Write",
     "holds",
 ]

@@ -7,7 +7,7 @@ nonce, so every adapter evaluates them atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from attrs import frozen
@@ -82,6 +82,15 @@ class TableSchema:
             raise ValueError(f"an item of {self.name} needs {missing}") from None
 
 
+@frozen
+class Write:
+    """One put of a transaction, with the condition it needs."""
+
+    table: str
+    item: Mapping[str, Any]
+    condition: Condition | None = None
+
+
 class Tables(Protocol):
     def get(self, table: str, pk: str, sk: str) -> Item | None: ...
 
@@ -98,3 +107,7 @@ class Tables(Protocol):
         """Every item of the table (one logical call; adapters page internally)."""
 
     def delete_many(self, table: str, keys: Iterable[tuple[str, str]]) -> None: ...
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Every put, or none of them: ConditionFailed (and nothing written) when any
+        condition does not hold. At most 25 writes, on distinct items."""

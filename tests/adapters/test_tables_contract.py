@@ -7,8 +7,18 @@ from typing import Any
 import pytest
 from conftest import SCHEMAS
 
+from backoffice.adapters.fake import FakeTables, InjectedFault
 from backoffice.adapters.local.tables import SqliteTables
-from backoffice.ports import Absent, AllOf, AnyOf, Before, ConditionFailed, Equals, Tables
+from backoffice.ports import (
+    Absent,
+    AllOf,
+    AnyOf,
+    Before,
+    ConditionFailed,
+    Equals,
+    Tables,
+    Write,
+)
 
 NOW = "2026-12-01T13:00:00+00:00"
 CLAIM = AnyOf((Absent(), AllOf((Equals("status", "sending"), Before("lease_until", NOW)))))
@@ -91,6 +101,64 @@ def test_unknown_tables_and_keyless_items_are_clear_errors(tables: Tables) -> No
         tables.get("nope", "a", "b")
     with pytest.raises(ValueError, match="needs"):
         tables.put("ew-pings", {"item_id": "A"})
+
+
+def other(**fields: Any) -> dict[str, Any]:
+    return {"p": "A", "s": "1", **fields}
+
+
+def test_a_transaction_lands_whole(tables: Tables) -> None:
+    tables.put("t2", other(v=1))
+    tables.transact(
+        [
+            Write("ew-pings", ping(status="sending"), Absent()),
+            Write("t2", other(v=2), Equals("v", 1)),
+        ]
+    )
+    assert tables.get("ew-pings", "A", "2026-12-01#first_alert") == ping(status="sending")
+    assert tables.get("t2", "A", "1") == other(v=2)
+
+
+def test_one_failed_condition_writes_nothing(tables: Tables) -> None:
+    tables.put("ew-pings", ping(status="sent"))
+    tables.put("t2", other(v=1))
+    with pytest.raises(ConditionFailed):
+        tables.transact(
+            [
+                Write("ew-pings", ping(status="sending")),
+                Write("t2", other(v=2), Equals("v", 99)),
+            ]
+        )
+    assert tables.get("ew-pings", "A", "2026-12-01#first_alert") == ping(status="sent")
+    assert tables.get("t2", "A", "1") == other(v=1)
+
+
+def test_absent_fails_a_transaction_on_an_existing_item(tables: Tables) -> None:
+    tables.put("ew-pings", ping(status="sent"))
+    with pytest.raises(ConditionFailed):
+        tables.transact(
+            [Write("t2", other(v=1)), Write("ew-pings", ping(status="again"), Absent())]
+        )
+    assert tables.get("t2", "A", "1") is None
+    assert tables.get("ew-pings", "A", "2026-12-01#first_alert") == ping(status="sent")
+
+
+def test_a_transaction_is_small_and_touches_each_item_once(tables: Tables) -> None:
+    with pytest.raises(ValueError, match="at most 25"):
+        tables.transact([Write("ew-pings", ping(str(n))) for n in range(26)])
+    with pytest.raises(ValueError, match="once"):
+        tables.transact([Write("ew-pings", ping(v=1)), Write("ew-pings", ping(v=2))])
+    tables.transact([Write("ew-pings", ping(str(n))) for n in range(25)])
+    tables.transact([])
+    assert len(tables.scan("ew-pings")) == 25 and tables.scan("t2") == []
+
+
+def test_a_failed_fake_transaction_writes_nothing() -> None:
+    tables = FakeTables(SCHEMAS)
+    tables.faults.fail_next("transact")
+    with pytest.raises(InjectedFault):
+        tables.transact([Write("t2", other(v=1))])
+    assert tables.scan("t2") == []
 
 
 def test_two_connections_share_one_file_and_one_winner(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +18,11 @@ from backoffice.ports import (
     Equals,
     Item,
     TableSchema,
+    Write,
 )
 
 BATCH_WRITE = 25
+TRANSACT_MOST = 25
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -51,18 +53,38 @@ class DynamoTables:
 
     def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
         schema, name = self._table(table)
-        schema.key_of(item)
-        request: dict[str, Any] = {"TableName": name, "Item": _encode(item)}
-        if condition is not None:
-            expression = _Expression(schema)
-            request["ConditionExpression"] = expression.render(condition)
-            request["ExpressionAttributeNames"] = expression.names
-            if expression.values:
-                request["ExpressionAttributeValues"] = _encode(expression.values)
         try:
-            self.client.put_item(**request)
+            self.client.put_item(**_put_request(schema, name, item, condition))
         except self.client.exceptions.ConditionalCheckFailedException:
             raise ConditionFailed(f"{table} {schema.key_of(item)}: condition not met") from None
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        targets = self._distinct_targets(writes)
+        if not writes:  # DynamoDB refuses an empty transaction; writing nothing is done
+            return
+        puts = [
+            {"Put": _put_request(schema, name, write.item, write.condition)}
+            for (schema, name), write in zip(targets, writes, strict=True)
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=puts)
+        except self.client.exceptions.TransactionCanceledException as cancelled:
+            if not _condition_failed(cancelled.response):
+                raise
+            tables = ", ".join(sorted({write.table for write in writes}))
+            raise ConditionFailed(f"transaction on {tables}: condition not met") from None
+
+    def _distinct_targets(self, writes: Sequence[Write]) -> list[tuple[TableSchema, str]]:
+        if len(writes) > TRANSACT_MOST:
+            raise ValueError(f"a transaction takes at most {TRANSACT_MOST} writes")
+        targets = [self._table(write.table) for write in writes]
+        items = {
+            (name, schema.key_of(write.item))
+            for (schema, name), write in zip(targets, writes, strict=True)
+        }
+        if len(items) < len(writes):
+            raise ValueError("a transaction writes each item once")
+        return targets
 
     def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
         schema, name = self._table(table)
@@ -112,6 +134,28 @@ class DynamoTables:
     def _pages(self, operation: str, **request: Any) -> list[Item]:
         paginator = self.client.get_paginator(operation)
         return [_decode(raw) for page in paginator.paginate(**request) for raw in page["Items"]]
+
+
+def _put_request(
+    schema: TableSchema, name: str, item: Mapping[str, Any], condition: Condition | None
+) -> dict[str, Any]:
+    """PutItem's parameters, which are also a transaction's Put."""
+    schema.key_of(item)
+    request: dict[str, Any] = {"TableName": name, "Item": _encode(item)}
+    if condition is not None:
+        expression = _Expression(schema)
+        request["ConditionExpression"] = expression.render(condition)
+        request["ExpressionAttributeNames"] = expression.names
+        if expression.values:
+            request["ExpressionAttributeValues"] = _encode(expression.values)
+    return request
+
+
+def _condition_failed(response: Mapping[str, Any]) -> bool:
+    """A cancelled transaction names a reason per write; other reasons (a conflicting
+    transaction, throttling) are not a verdict on the conditions."""
+    reasons = response.get("CancellationReasons") or []
+    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
 
 
 class _Expression:

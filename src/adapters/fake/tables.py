@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import define, field
 
 from backoffice.adapters.fake.faults import Faults
-from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, holds
+from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, Write, holds
+
+TRANSACT_MOST = 25  # DynamoDB's limit, kept here so a fake cannot take what AWS refuses
 
 
 @define(init=False)
@@ -62,6 +64,25 @@ class FakeTables:
         _, rows = self._table(table)
         for key in list(keys):
             rows.pop((str(key[0]), str(key[1])), None)
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        self.faults.hit("transact")
+        keys = self._distinct_keys(writes)
+        # Every condition is read before anything is written: the puts land together or not at all.
+        for write, key in zip(writes, keys, strict=True):
+            current = self.data[write.table].get(key)
+            if write.condition is not None and not holds(write.condition, current):
+                raise ConditionFailed(f"{write.table} {key}: condition not met")
+        for write, key in zip(writes, keys, strict=True):
+            self.data[write.table][key] = copy.deepcopy(dict(write.item))
+
+    def _distinct_keys(self, writes: Sequence[Write]) -> list[tuple[str, str]]:
+        if len(writes) > TRANSACT_MOST:
+            raise ValueError(f"a transaction takes at most {TRANSACT_MOST} writes")
+        keys = [self._table(write.table)[0].key_of(write.item) for write in writes]
+        if len({(write.table, key) for write, key in zip(writes, keys, strict=True)}) < len(keys):
+            raise ValueError("a transaction writes each item once")
+        return keys
 
     def snapshot(self) -> dict[str, dict[tuple[str, str], Item]]:
         return copy.deepcopy(self.data)

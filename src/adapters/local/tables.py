@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from backoffice.adapters.local.database import Database
-from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, holds
+from backoffice.ports import Condition, ConditionFailed, Item, TableSchema, Write, holds
+
+TRANSACT_MOST = 25  # DynamoDB's limit: what works here must work on AWS
 
 
 class SqliteTables:
@@ -51,16 +53,26 @@ class SqliteTables:
     def put(self, table: str, item: Mapping[str, Any], condition: Condition | None = None) -> None:
         key = self._schema(table).key_of(item)
         with self._write() as db:
-            if condition is not None:
-                row = db.execute(
-                    f"SELECT item FROM {_quote(table)} WHERE pk = ? AND sk = ?", key
-                ).fetchone()
-                if not holds(condition, None if row is None else _load(row[0])):
-                    raise ConditionFailed(f"{table} {key}: condition not met")
-            db.execute(
-                f"INSERT OR REPLACE INTO {_quote(table)} (pk, sk, item) VALUES (?, ?, ?)",
-                (*key, _dump(item)),
-            )
+            _require(db, table, key, condition)
+            _store(db, table, key, item)
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        keys = self._distinct_keys(writes)
+        # Every check, then every put, in one BEGIN IMMEDIATE: no other writer (thread or
+        # process) can change an item between its check and the puts.
+        with self._write() as db:
+            for write, key in zip(writes, keys, strict=True):
+                _require(db, write.table, key, write.condition)
+            for write, key in zip(writes, keys, strict=True):
+                _store(db, write.table, key, write.item)
+
+    def _distinct_keys(self, writes: Sequence[Write]) -> list[tuple[str, str]]:
+        if len(writes) > TRANSACT_MOST:
+            raise ValueError(f"a transaction takes at most {TRANSACT_MOST} writes")
+        keys = [self._schema(write.table).key_of(write.item) for write in writes]
+        if len({(write.table, key) for write, key in zip(writes, keys, strict=True)}) < len(keys):
+            raise ValueError("a transaction writes each item once")
+        return keys
 
     def put_many(self, table: str, items: Iterable[Mapping[str, Any]]) -> None:
         schema = self._schema(table)
@@ -90,6 +102,25 @@ class SqliteTables:
 
     def close(self) -> None:
         self._database.close()
+
+
+def _require(
+    db: sqlite3.Connection, table: str, key: tuple[str, str], condition: Condition | None
+) -> None:
+    if condition is None:
+        return
+    row = db.execute(f"SELECT item FROM {_quote(table)} WHERE pk = ? AND sk = ?", key).fetchone()
+    if not holds(condition, None if row is None else _load(row[0])):
+        raise ConditionFailed(f"{table} {key}: condition not met")
+
+
+def _store(
+    db: sqlite3.Connection, table: str, key: tuple[str, str], item: Mapping[str, Any]
+) -> None:
+    db.execute(
+        f"INSERT OR REPLACE INTO {_quote(table)} (pk, sk, item) VALUES (?, ?, ?)",
+        (*key, _dump(item)),
+    )
 
 
 def _quote(name: str) -> str:

@@ -1,0 +1,120 @@
+"""A work queue in the workspace database with SQS's semantics, for the embedded backend.
+
+Every receive is one `BEGIN IMMEDIATE` transaction that picks the visible messages and hides
+them, so two processes on the same file never both hold a message. Several named queues share
+the two tables."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from backoffice.adapters.local.database import Database
+from backoffice.ports import Clock, Received
+
+
+class SqliteQueue:
+    def __init__(
+        self,
+        database: Path,
+        clock: Clock,
+        name: str = "intake",
+        visibility: timedelta = timedelta(seconds=60),
+        max_receives: int = 5,
+    ) -> None:
+        self.path = Path(database)
+        self.clock = clock
+        self.name = name
+        self.visibility = visibility
+        self.max_receives = max_receives
+        self._database = Database(self.path, _create)
+
+    def send(self, bodies: Sequence[str]) -> None:
+        now = _instant(self.clock.now())
+        rows = [(self.name, uuid.uuid4().hex, body, now) for body in bodies]
+        with self._database.write() as db:
+            db.executemany(
+                "INSERT INTO queue_messages (queue, message_id, body, visible_at)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def receive(self, limit: int) -> list[Received]:
+        if limit < 1:  # SQLite reads a negative LIMIT as no limit at all
+            raise ValueError("receive at least one message")
+        now = self.clock.now()
+        at, hidden_until = _instant(now), _instant(now + self.visibility)
+        with self._database.write() as db:
+            self._bury_exhausted(db, at)
+            rows = db.execute(
+                "SELECT message_id, body, receive_count FROM queue_messages"
+                " WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?",
+                (self.name, at, limit),
+            ).fetchall()
+            received = [
+                Received(message_id, uuid.uuid4().hex, body, count + 1)
+                for message_id, body, count in rows
+            ]
+            db.executemany(
+                "UPDATE queue_messages SET receive_count = ?, receipt = ?, visible_at = ?"
+                " WHERE message_id = ?",
+                [(m.receive_count, m.receipt, hidden_until, m.message_id) for m in received],
+            )
+        return received
+
+    def _bury_exhausted(self, db: sqlite3.Connection, now: str) -> None:
+        """Like SQS's redrive: a message that came back after its last receive is moved."""
+        exhausted = (self.name, now, self.max_receives)
+        db.execute(
+            "INSERT INTO queue_dead_letters (queue, message_id, body, receive_count, died_at)"
+            " SELECT queue, message_id, body, receive_count, ? FROM queue_messages"
+            " WHERE queue = ? AND visible_at <= ? AND receive_count >= ? ORDER BY seq",
+            (now, *exhausted),
+        )
+        db.execute(
+            "DELETE FROM queue_messages WHERE queue = ? AND visible_at <= ? AND receive_count >= ?",
+            exhausted,
+        )
+
+    def delete(self, receipt: str) -> None:
+        with self._database.write() as db:
+            db.execute(
+                "DELETE FROM queue_messages WHERE queue = ? AND receipt = ?", (self.name, receipt)
+            )
+
+    def dead_letters(self) -> int:
+        row = (
+            self._database.connection()
+            .execute("SELECT COUNT(*) FROM queue_dead_letters WHERE queue = ?", (self.name,))
+            .fetchone()
+        )
+        return int(row[0])
+
+    def close(self) -> None:
+        self._database.close()
+
+
+def _instant(when: datetime) -> str:
+    """Fixed-width UTC text, so instants compare as strings inside SQL."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _create(connection: sqlite3.Connection) -> None:
+    # `seq` orders messages oldest first; a NULL receipt (never received) matches no delete.
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS queue_messages ("
+        "seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL,"
+        " message_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL,"
+        " receive_count INTEGER NOT NULL DEFAULT 0, visible_at TEXT NOT NULL, receipt TEXT UNIQUE)"
+    )
+    connection.execute(
+        "CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue, visible_at)"
+    )
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS queue_dead_letters ("
+        "seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " body TEXT NOT NULL, receive_count INTEGER NOT NULL, died_at TEXT NOT NULL)"
+    )
