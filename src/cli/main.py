@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     intake.add_argument("--json", action="store_true", help="print one JSON object")
     intake.set_defaults(run=_intake)
 
+    threads = commands.add_parser("threads", help="the social inbox's threads and who has them")
+    _workspace(threads)
+    threads.add_argument("--json", action="store_true", help="print one JSON object")
+    threads.set_defaults(run=_threads)
+
     demo = commands.add_parser("demo", help="run every system on its bundled example")
     demo.add_argument("--dir", type=Path, help="where to write the demo workspaces")
     demo.set_defaults(run=_demo)
@@ -154,7 +159,7 @@ def _init(args: argparse.Namespace) -> int:
     written = write_example(system_named(args.system), args.dir, date.today())
     print(f"Wrote a {args.system} workspace to {args.dir}:")
     for path in written:
-        print(f"  {path.name}")
+        print(f"  {path.relative_to(args.dir)}")
     print(f"\nNext: backoffice check --workspace {args.dir}")
     print(f"      backoffice preview --workspace {args.dir}")
     return 0
@@ -326,6 +331,13 @@ def _intake_next_steps(system: System, proposal: dict[str, str], settings: Setti
         f"with those filled in; until then nothing is sent for it (the owner, if unknown, is "
         f"the admin: {settings.admin})."
     )
+
+
+def _threads(args: argparse.Namespace) -> int:
+    from backoffice.cli.threads import render, threads_of
+
+    print(render(threads_of(args.workspace), args.json))
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from backoffice.core.business_time import local_at
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.handlers.machine import local_ports
-from backoffice.ports import Ports
+from backoffice.ports import Ports, Queue, Received
 from backoffice.services.engine import Delivery
 from backoffice.services.registry import system_named
 from backoffice.services.system import System
@@ -78,11 +78,41 @@ def run_due(system: System, ports: Ports, settings: Settings, due: Due) -> list[
     return [system.dispatch(ports, settings, payload["move"]) for _, payload in due(now)]
 
 
+BATCH = 10  # as the labeler's event-source mapping hands them over
+
+
+def drain(system: System, ports: Ports, settings: Settings) -> dict[str, int]:
+    """Every queued record of an event-driven system, a batch at a time, as the queue hands
+    them over: a record that fails stays for its next receive (then the dead-letter queue)."""
+    outcomes: dict[str, int] = {}
+    if system.consume is None or ports.queue is None:
+        return outcomes
+    while batch := _received(ports.queue):
+        for record in batch:
+            try:
+                outcome = system.consume(ports, settings, record.body)
+                ports.queue.delete(record.receipt)
+            except Exception:  # left for its next receive (a repeat is found as such then)
+                outcome = "failed"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def _received(queue: Queue) -> list[Received]:
+    """The next batch; none when the queue cannot be read now (the next tick tries again)."""
+    try:
+        return queue.receive(BATCH)
+    except Exception:
+        return []
+
+
 def run_tick(
     system: System, ports: Ports, settings: Settings, events: list[dict[str, Any]], due: Due
 ) -> tuple[list[Delivery], tuple[Problem, ...]]:
-    """One tick as the schedule runs it: due one-offs first, then the tick, then its moves."""
+    """One tick as the schedule runs it: due one-offs (and queued work) first, then the tick,
+    then its moves."""
     deliveries = run_due(system, ports, settings, due)
+    drain(system, ports, settings)
     problems = system.tick(ports, settings).problems
     while events:
         deliveries.append(system.dispatch(ports, settings, events.pop(0)))
@@ -122,7 +152,7 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
     tables, scheduler = cast(FakeTables, ports.tables), cast(FakeScheduler, ports.scheduler)
     _copy_state(workspace, system, tables, scheduler)
     require_documents(workspace, system)
-    for name in (system.sheet.file, "rules.toml", "voice.toml"):
+    for name in (system.sheet.file, *system.documents):
         ports.blobs.put(name, (workspace / name).read_bytes())
     for key, body in folder_files(workspace, system):
         ports.blobs.put(key, body)

@@ -52,6 +52,20 @@ def write_example(system: System, target: Path, today: date) -> list[Path]:
         )
         path.write_text(text, encoding="utf-8")
         written.append(path)
+    return written + _signed_samples(system, target)
+
+
+def _signed_samples(system: System, target: Path) -> list[Path]:
+    """Each sample request's signature beside it (`<name>.signature`), made with the secret
+    this workspace was just given, so the samples can be sent as the platform would."""
+    if system.sign_sample is None:
+        return []
+    settings = read_settings(target)
+    written = []
+    for name in (n for n in system.example if n.startswith("samples/")):
+        path = target / f"{name}.signature"
+        path.write_text(system.sign_sample(settings, name, (target / name).read_bytes()) + "\n")
+        written.append(path)
     return written
 
 
@@ -120,7 +134,7 @@ def documents(workspace: Path, system: System) -> Documents:
     return Documents(
         sheet=_bytes(workspace, system.sheet.file),
         rules=_read(workspace, "rules.toml"),
-        voice=_read(workspace, "voice.toml"),
+        voice=_read(workspace, "voice.toml") if "voice.toml" in system.documents else "",
         files=files,
         images=images,
     )
@@ -145,7 +159,7 @@ def require_documents(workspace: Path, system: System) -> None:
             f"{name} is missing from {workspace}; `backoffice init {system.name} EXAMPLE-DIR` "
             "writes an example to copy it from",
         )
-        for name in (system.sheet.file, "rules.toml", "voice.toml")
+        for name in (system.sheet.file, *system.documents)
         if not (workspace / name).is_file()
     ]
     raise_all(missing)

@@ -197,3 +197,26 @@ def _local(when: datetime, cal: Calendar) -> datetime:
     if when.tzinfo is None:
         raise ValueError("business time needs an aware datetime")
     return when.astimezone(cal.zone)
+
+
+def business_minutes_after(start: datetime, minutes: int, cal: Calendar) -> datetime:
+    """The instant `minutes` of business time after `start`: quiet hours, days off and
+    holidays do not count (an SLA of 4 hours given on Friday evening runs out on Monday)."""
+    when, left = next_allowed(start, cal), timedelta(minutes=minutes)
+    while left > timedelta(0):
+        stretch = _stretch_end(when, cal) - when
+        if stretch >= left:
+            return when + left
+        left -= stretch
+        when = next_allowed(when + stretch, cal)
+    return when
+
+
+def _stretch_end(when: datetime, cal: Calendar) -> datetime:
+    """Where the allowed stretch holding `when` ends: the start of quiet hours, or midnight."""
+    local = _local(when, cal)
+    ends = [local_at(local.date() + timedelta(days=1), time(0, 0), cal.zone)]
+    if cal.quiet_start is not None:
+        quiet = local_at(local.date(), cal.quiet_start, cal.zone)
+        ends.append(quiet if quiet > local else ends[0])
+    return min(ends)

@@ -12,7 +12,18 @@ from typing import Any
 
 from backoffice.core.settings import Settings
 from backoffice.handlers.wiring import FixedClock, lazy
-from backoffice.ports import Blobs, Chat, Clock, Images, Mailer, Ports, Posting, Sheet, Sms
+from backoffice.ports import (
+    Blobs,
+    Chat,
+    Clock,
+    Images,
+    Mailer,
+    Ports,
+    Posting,
+    Queue,
+    Sheet,
+    Sms,
+)
 from backoffice.services.system import System
 
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -36,8 +47,9 @@ def local_ports(
     database = workspace / "state.db"
     files = FolderBlobs(workspace)
     mailer, chat, sms = (_live if settings.live else _outbox)(workspace, settings)
+    clock = clock or (SystemClock() if now is None else FixedClock(now))
     return Ports(
-        clock=clock or (SystemClock() if now is None else FixedClock(now)),
+        clock=clock,
         tables=SqliteTables(database, system.storage.all),
         blobs=files,
         sheet=_sheet(workspace, settings, system, files),
@@ -48,7 +60,15 @@ def local_ports(
         sms=sms,
         posting=lazy(lambda: local_posting(workspace, settings)),
         images=lazy(lambda: local_images(files, settings)),
+        queue=lazy(lambda: _queue(database, clock)),
     )
+
+
+def _queue(database: Path, clock: Clock) -> Queue:
+    """The intake queue in the workspace's state.db, with SQS's visibility and dead letters."""
+    from backoffice.adapters.local.queue import SqliteQueue
+
+    return SqliteQueue(database, clock)
 
 
 def local_posting(workspace: Path, settings: Settings) -> Posting:

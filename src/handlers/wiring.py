@@ -28,6 +28,7 @@ from backoffice.ports import (
     PdfText,
     Ports,
     Posting,
+    Queue,
     Scheduler,
     Sheet,
     Sms,
@@ -140,6 +141,7 @@ def aws_ports(settings: Settings, system: System) -> Ports:
         model=lazy(lambda: language_model(system)),
         posting=lazy(lambda: _posting(system)),
         images=lazy(lambda: _images(system)),
+        queue=lazy(lambda: _sqs(system)),
     )
 
 
@@ -153,6 +155,13 @@ def _images(system: System) -> Images:
     from backoffice.adapters.images import PillowImages, S3RenderCache
 
     return PillowImages(S3RenderCache(aws_client("s3"), env(var(system, "RENDER_CACHE_BUCKET"))))
+
+
+def _sqs(system: System) -> Queue:
+    from backoffice.adapters.aws.queue import SqsQueue
+
+    dead = env(var(system, "DEAD_LETTER_QUEUE_URL"), "")
+    return SqsQueue(aws_client("sqs"), env(var(system, "INTAKE_QUEUE_URL")), dead)
 
 
 def _dynamo_tables(system: System) -> Tables:

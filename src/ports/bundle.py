@@ -7,6 +7,7 @@ from attrs import frozen
 
 from backoffice.ports.messaging import Bus, Chat, Mailer, Model, Sms
 from backoffice.ports.posting import Images, Posting
+from backoffice.ports.queue import Queue
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import Blobs, Sheet
 from backoffice.ports.tables import Tables
@@ -29,3 +30,4 @@ class Ports:
     # The social channels and the images their posts carry; None for systems that never post.
     posting: Posting | None = None
     images: Images | None = None
+    queue: Queue | None = None  # the work of an event-driven system (the inbox's messages)

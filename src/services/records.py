@@ -14,20 +14,21 @@ MAX_TWINS = 100
 
 def write_audit(tables: Tables, audit: TableSchema, entry: AuditEntry) -> None:
     """One audit row: who did what, when, and the row before and after."""
-    append(
-        tables,
-        audit.name,
-        {
-            audit.partition_key: entry.subject,
-            audit.sort_key: entry.ts,
-            "action": entry.action,
-            "by_user": entry.by,
-            "before": dict(entry.before),
-            "after": dict(entry.after),
-            "outcome": entry.outcome,
-        },
-        audit.sort_key,
-    )
+    append(tables, audit.name, audit_row(audit, entry), audit.sort_key)
+
+
+def audit_row(audit: TableSchema, entry: AuditEntry) -> dict[str, Any]:
+    """The row as stored; written in a transaction with what it records, it is never missing
+    while the change is there."""
+    return {
+        audit.partition_key: entry.subject,
+        audit.sort_key: entry.ts,
+        "action": entry.action,
+        "by_user": entry.by,
+        "before": dict(entry.before),
+        "after": dict(entry.after),
+        "outcome": entry.outcome,
+    }
 
 
 def append(tables: Tables, table: str, row: dict[str, Any], sort_key: str = "ts") -> None:

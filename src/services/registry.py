@@ -6,6 +6,7 @@ from backoffice.services import (
     appointment_reminder,
     expiry_watcher,
     onboarding_guide,
+    social_inbox,
     social_scheduler,
 )
 from backoffice.services.system import System
@@ -15,6 +16,7 @@ SYSTEMS: tuple[System, ...] = (
     appointment_reminder.SYSTEM,
     onboarding_guide.SYSTEM,
     social_scheduler.SYSTEM,
+    social_inbox.SYSTEM,
 )
 NAMES = tuple(system.name for system in SYSTEMS)
 

@@ -139,6 +139,11 @@ class Schedule:
     expression: str
 
 
+def no_moves(ports: Ports, settings: Settings, detail: Mapping[str, Any]) -> Delivery:
+    """The dispatch of a system that plans no moves (its work comes by a queue)."""
+    raise ValueError(f"this system plans no moves; got {dict(detail).get('kind')!r}")
+
+
 @frozen
 class TickResult:
     now: datetime
@@ -167,7 +172,9 @@ class System:
     sheet: SheetSpec
     storage: Storage
     schedules: tuple[Schedule, ...]
-    tick_every: Literal["day", "hour"]  # locally: daily at `tick_at`, or at minute 0
+    # Locally: daily at `tick_at`, at minute 0, or every minute (an event-driven system, whose
+    # tick sweeps and whose queue is drained first).
+    tick_every: Literal["day", "hour", "minute"]
     tick: Callable[[Ports, Settings], TickResult]
     dispatch: Callable[[Ports, Settings, Mapping[str, Any]], Delivery]
     reports: Callable[[Ports, Settings], Sequence[Delivery]]  # digests due after a tick
@@ -180,6 +187,13 @@ class System:
     links: Links | None = None  # the owner's answers to the system's messages, if it has any
     settings_keys: frozenset[str] = frozenset()  # settings only this system reads
     folders: tuple[str, ...] = ()  # workspace folders its documents include (images/)
+    documents: tuple[str, ...] = ("rules.toml", "voice.toml")  # besides the sheet
+    # An event-driven system's work: one queued record, done or raising (then it is retried
+    # by the queue, and dead-lettered after its last receive). Returns what became of it.
+    consume: Callable[[Ports, Settings, str], str] | None = None
+    # The signature header of an example's sample request (`samples/...`), as its sender
+    # would sign it with the workspace's fresh secret.
+    sign_sample: Callable[[Settings, str, bytes], str] | None = None
     # What `check` mentions without calling it a problem (a text billed as two, a date past).
     notes: Callable[[Documents, Settings, datetime], list[str]] = field(
         default=lambda docs, settings, now: []
@@ -206,6 +220,8 @@ class System:
             day = start.date() + timedelta(days=offset)
             if self.tick_every == "hour":
                 times += [local_at(day, time(hour, 0), zone) for hour in range(24)]
+            elif self.tick_every == "minute":  # a preview samples it as the sweeper runs
+                times += [local_at(day, time(m // 60, m % 60), zone) for m in range(0, 1440, 5)]
             else:
                 times.append(local_at(day, settings.tick_at, zone))
         return times

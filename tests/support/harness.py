@@ -17,6 +17,7 @@ from backoffice.adapters.fake import (
     FakeClock,
     FakeMailer,
     FakePosting,
+    FakeQueue,
     FakeScheduler,
     FakeSheet,
     FakeSms,
@@ -117,6 +118,7 @@ class Harness:
         self.mailer, self.chat, self.sms = FakeMailer(), FakeChat(), FakeSms()
         self.delivered: list[Delivered] = []
         self.posting = FakePosting()
+        self.queue = FakeQueue(clock=self.clock)
         self.ports = Ports(
             clock=self.clock,
             tables=self.tables,
@@ -129,6 +131,7 @@ class Harness:
             sms=self.sms,
             posting=self.posting,
             images=PillowImages(BlobRenderCache(self.blobs, settings.public_url)),
+            queue=self.queue,
         )
 
     def tick(self) -> Any:

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from backoffice.adapters.fake.faults import Faults, InjectedFault
 from backoffice.adapters.fake.messaging import FakeBus, FakeChat, FakeMailer, FakeSms
 from backoffice.adapters.fake.posting import FakePosting
+from backoffice.adapters.fake.queue import FakeQueue
 from backoffice.adapters.fake.scheduling import FakeClock, FakeScheduler
 from backoffice.adapters.fake.storage import FakeBlobs, FakeSheet
 from backoffice.adapters.fake.tables import FakeTables
@@ -17,6 +18,7 @@ __all__ = [
     "FakeClock",
     "FakeMailer",
     "FakePosting",
+    "FakeQueue",
     "FakeScheduler",
     "FakeSheet",
     "FakeSms",
@@ -44,4 +46,5 @@ def fake_ports(clock: FakeClock, schemas: Iterable[TableSchema], bus: Bus | None
         sms=FakeSms(),
         posting=FakePosting(),
         images=PillowImages(BlobRenderCache(blobs, "http://127.0.0.1")),
+        queue=FakeQueue(clock=clock),
     )

@@ -1,0 +1,65 @@
+"""Lambda entry points of the social inbox (deploy/social-inbox.yaml names them): a connector
+per platform (its Function URL answers Meta's handshake and webhooks), the labeler on the
+intake queue, the router, the SLA sweeper, the digest, and the reply handler's links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from backoffice.core.settings import Settings
+from backoffice.handlers import factories
+from backoffice.handlers.logs import log
+from backoffice.handlers.web import Request, Route
+from backoffice.ports import Ports
+from backoffice.services import social_inbox as si
+
+
+def _verify(
+    request: Request, params: Mapping[str, str], ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    """GET: Meta's subscription handshake."""
+    answer = si.handshake(settings, params["platform"], request.query)
+    log("webhook_handshake", platform=params["platform"], status=answer.status)
+    return _response(answer)
+
+
+def _webhook(
+    request: Request, params: Mapping[str, str], ports: Ports, settings: Settings
+) -> dict[str, Any]:
+    """POST: a platform's webhook, verified over its raw bytes, its messages queued."""
+    signature = request.headers.get("x-hub-signature-256", "")
+    answer = si.receive(ports, settings, params["platform"], request.body, signature)
+    log("webhook", platform=params["platform"], status=answer.status, **answer.counts)
+    return _response(answer)
+
+
+def _response(answer: si.Answer) -> dict[str, Any]:
+    return {
+        "statusCode": answer.status,
+        "headers": {"content-type": answer.content_type},
+        "body": answer.body,
+    }
+
+
+def _route(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """Route the threads waiting in a queue now (what the sweeper does every 5 minutes)."""
+    result = si.sweep(*factories.wired(si.SYSTEM))
+    return {"problems": len(result.problems)}
+
+
+WEBHOOKS = (
+    Route("GET", f"{si.WEBHOOK_PATH}/{{platform}}", _verify),
+    Route("POST", f"{si.WEBHOOK_PATH}/{{platform}}", _webhook),
+)
+
+# One Function URL per platform (its secrets in their own stack); each answers that platform's
+# path, and `backoffice serve` answers all three on the same table.
+ig_connector = fb_connector = wa_connector = factories.Http(si.SYSTEM, WEBHOOKS)
+labeler = factories.queue_consumer(si.SYSTEM)
+router = _route
+sla_sweeper = factories.tick(si.SYSTEM)
+digest = factories.reports(si.SYSTEM)
+drive_sync = factories.drive_sync(si.SYSTEM)
+HTTP = factories.http(si.SYSTEM, WEBHOOKS)
+reply_handler = factories.http(si.SYSTEM)

@@ -1,0 +1,155 @@
+"""The labeler: one queued message into its thread. A platform message id seen before (Meta
+re-delivers for 36 hours) or the same text from the same customer within the dedupe window
+changes nothing; a new message is labelled (the model, one retry, then the fallback), joins the
+customer's open thread, reopens their closed one, or starts one, and a new or reopened thread is
+routed. Any failure raises: the record goes back to the queue, then to the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from attrs import evolve
+
+from backoffice.core import social_inbox as si
+from backoffice.core.settings import Settings
+from backoffice.ports import Absent, AnyOf, Before, ConditionFailed, Model, Ports, Write
+from backoffice.services.delivery import stamp
+from backoffice.services.runtime import local_now
+from backoffice.services.social_inbox.audits import audit_write
+from backoffice.services.social_inbox.routing import assign, sla_due
+from backoffice.services.social_inbox.state import (
+    DEDUPE,
+    SEEN,
+    Documents,
+    current_thread,
+    load_documents,
+    thread_write,
+)
+
+MID, PRINT = "mid", "fingerprint"
+
+
+TRIES = 5
+
+
+def consume(ports: Ports, settings: Settings, body: str) -> str:
+    """The outcome: duplicate, repeat, new, joined or reopened. Decided again from the start
+    when another write to the thread or a counter landed first (the same message in the same
+    batch, another customer's thread taking the last free teammate)."""
+    message = si.Incoming.from_json(json.loads(body))
+    for _ in range(TRIES - 1):
+        with suppress(ConditionFailed):
+            return _consume(ports, settings, message)
+    return _consume(ports, settings, message)  # the last try's conflict is the queue's to retry
+
+
+def _consume(ports: Ports, settings: Settings, message: si.Incoming) -> str:
+    now = local_now(ports.clock, settings)
+    if _seen(ports, _mid_key(message)):
+        return "duplicate"
+    docs = load_documents(ports.blobs, settings)
+    print_key = _print_key(message)
+    repeat_of = _live_repeat(ports, print_key, now)
+    current = current_thread(ports.tables, message.platform, message.sender_id)
+    if repeat_of is not None and current is not None and current.thread_id == repeat_of:
+        _mark(ports, message, repeat_of, now, docs.rules)
+        ports.tables.transact(
+            [audit_write(current, now, "repeat", {}, message.platform_message_id)]
+        )
+        return "repeat"
+    label = labeled(ports.model, message.text, docs.rules)
+    team = docs.rules.topics[label.topic].team
+    placed, thread = si.place(message, current, label, team, now)
+    if placed != "repeat":
+        placing = audit_write(thread, now, placed, _labels(thread), message.platform_message_id)
+        thread = _stored(ports, settings, docs, current, placed, thread, now, placing)
+    _mark(ports, message, thread.thread_id, now, docs.rules)
+    return placed
+
+
+def _stored(
+    ports: Ports,
+    settings: Settings,
+    docs: Documents,
+    current: si.Thread | None,
+    placed: si.Placed,
+    thread: si.Thread,
+    now: datetime,
+    placing: Write,
+) -> si.Thread:
+    """A joined thread keeps its teammate; a new or reopened one is routed. The placement's
+    audit row commits with it."""
+    if placed == "joined":
+        after = evolve(thread, version=thread.version + 1)
+        ports.tables.transact([thread_write(current, after), placing])
+        return after
+    thread = evolve(thread, sla_due=sla_due(settings, docs.rules, thread.label.urgency, now))
+    return assign(ports, settings, docs, current, thread, now, (placing,)).thread
+
+
+def labeled(model: Model | None, text: str, rules: si.Rules) -> si.Label:
+    """The model's labels when they keep the contract (asked twice at most); the keywords'
+    where there is no model (the embedded backend); else the fallback."""
+    if model is None:
+        return si.keyword_label(text, rules)
+    topics = tuple(rules.topics)
+    for _ in range(2):
+        try:
+            answer = model.complete(si.LABEL_INSTRUCTIONS, si.label_prompt(text, topics))
+        except Exception:  # the model failing is the fallback's case, never the message's
+            continue
+        label = si.read_label(answer, topics)
+        if isinstance(label, si.Label):
+            return label
+    return si.fallback(text)
+
+
+def _mid_key(message: si.Incoming) -> str:
+    return f"{MID}:{message.platform}:{message.platform_message_id}"
+
+
+def _print_key(message: si.Incoming) -> str:
+    return f"{PRINT}:{si.fingerprint(message.sender_id, message.platform, message.text)}"
+
+
+def _seen(ports: Ports, key: str) -> bool:
+    return ports.tables.get(DEDUPE.name, key, SEEN) is not None
+
+
+def _live_repeat(ports: Ports, key: str, now: datetime) -> str | None:
+    row = ports.tables.get(DEDUPE.name, key, SEEN)
+    if row is None or str(row.get("expires", "")) <= stamp(now):
+        return None
+    return str(row["thread_id"])
+
+
+def _mark(
+    ports: Ports, message: si.Incoming, thread_id: str, now: datetime, rules: si.Rules
+) -> None:
+    """Both marks, once the message is in its thread: a crash before leaves it to be done
+    again (the thread already holding it makes that a no-op). `ttl` is DynamoDB's expiry."""
+    mid_until = now + timedelta(hours=max(rules.dedupe_window_hours, 48))
+    print_until = now + timedelta(hours=rules.dedupe_window_hours)
+    for key, until, condition in (
+        (_mid_key(message), mid_until, Absent()),
+        (_print_key(message), print_until, AnyOf((Absent(), Before("expires", stamp(now))))),
+    ):
+        item = {
+            "key": key,
+            "kind": SEEN,
+            "thread_id": thread_id,
+            "first_seen": stamp(now),
+            "expires": stamp(until),
+            "ttl": int(until.timestamp()),
+        }
+        try:
+            ports.tables.put(DEDUPE.name, item, condition)
+        except ConditionFailed:
+            continue  # marked already (a repeat's print stays with its first thread)
+
+
+def _labels(thread: si.Thread) -> dict[str, str]:
+    label = thread.label
+    return {"topic": label.topic, "urgency": label.urgency, "source": label.source}
