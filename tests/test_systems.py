@@ -109,13 +109,17 @@ def test_the_template_sets_every_variable_the_wiring_reads(system: System) -> No
         variables |= set(props.get("Environment", {}).get("Variables", {}))
     var = lambda name: wiring.var(system, name)  # noqa: E731
     needed = {wiring.table_variable(system, t.name) for t in system.storage.all}
-    needed |= {wiring.sheet_bucket_variable(system), var("RULES_BUCKET"), var("DISPATCH_ARN")}
-    needed.add(var("SCHEDULER_ROLE_ARN"))
+    needed |= {wiring.sheet_bucket_variable(system), var("RULES_BUCKET")}
+    if system.consume is None:  # a system of moves books one-offs of its dispatch
+        needed |= {var("DISPATCH_ARN"), var("SCHEDULER_ROLE_ARN")}
+    else:  # an event-driven one reads its queue
+        needed |= {var("INTAKE_QUEUE_URL"), var("DEAD_LETTER_QUEUE_URL")}
     handlers = importlib.import_module(f"backoffice.handlers.{system.stem}")
     if hasattr(handlers, "intake_ses_parser"):  # the forwarded-mail lane
         needed.add(var("RAW_MIME_BUCKET"))
     needed |= {var(f"{folder.upper()}_FOLDER_ID") for folder in system.folders}
-    needed |= {var(n) for n in ("SPREADSHEET_ID", "RULES_DOC_ID", "VOICE_DOC_ID")}
+    needed.add(var("SPREADSHEET_ID"))
+    needed |= {wiring.doc_variable(system, name) for name in system.documents}
     if system.intake.calendar is not None:
         needed.add(var("CALENDAR_IDS"))
     if system.intake.textract:

@@ -213,6 +213,8 @@ def _preview(args: argparse.Namespace) -> int:
         start = datetime.now(UTC).astimezone(zone)
     result = preview_workspace(args.workspace, settings, start, args.days)
     heading = f"Preview of {args.days} days from {start.date().isoformat()}, if nobody answers"
+    if system_named(settings.system).preview is not None:
+        heading = f"Who a new thread would go to at {start:%a %Y-%m-%d %H:%M}"
     print(report.dumps(result) if args.json else report.human(result, heading))
     return 0
 

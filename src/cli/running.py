@@ -157,6 +157,9 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
     for key, body in folder_files(workspace, system):
         ports.blobs.put(key, body)
     stale = refresh_documents(workspace, settings, system, into=ports.blobs)
+    if system.preview is not None:
+        clock.set(start)
+        return RunReport(settings, tuple(system.preview(ports, settings)), tuple(stale))
     end = local_at(start.date() + timedelta(days=days), time(0, 0), zone)
     deliveries: list[Delivery] = []
     problems: tuple[Problem, ...] = ()

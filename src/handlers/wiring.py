@@ -266,14 +266,16 @@ def google_service(settings: Settings, name: str, version: str) -> Any:
 
 
 def mirror_sources(system: System) -> list[Any]:
-    """What drive-sync copies: the sheet and the rules and voice docs."""
+    """What drive-sync copies: the sheet and the system's documents (rules, voice)."""
     from backoffice.services.mirror import Source
 
-    return [
-        Source(system.sheet.file, env(var(system, "SPREADSHEET_ID")), "sheet"),
-        Source("rules.toml", env(var(system, "RULES_DOC_ID")), "doc"),
-        Source("voice.toml", env(var(system, "VOICE_DOC_ID")), "doc"),
-    ]
+    docs = [Source(name, env(doc_variable(system, name)), "doc") for name in system.documents]
+    return [Source(system.sheet.file, env(var(system, "SPREADSHEET_ID")), "sheet"), *docs]
+
+
+def doc_variable(system: System, name: str) -> str:
+    """rules.toml -> EW_RULES_DOC_ID: the Google Doc a document is mirrored from."""
+    return var(system, name.split(".", 1)[0].upper() + "_DOC_ID")
 
 
 def aws_settings(system: System) -> Settings:
@@ -286,6 +288,9 @@ def aws_settings(system: System) -> Settings:
         "slack_signing_secret": env(f"{v}_SLACK_SIGNING_SECRET_ID", f"{p}/slack/signing-secret"),
         "google_service_account": env(f"{v}_GOOGLE_SECRET_ID", f"{p}/drive/sa"),
         "webhook_secret": env(f"{v}_WEBHOOK_SECRET_ID", f"{p}/webhook/secret"),  # signups
+        # The inbox's connectors: each names its own platform's secrets.
+        "meta_app_secret": env(f"{v}_APP_SECRET_ID", f"{p}/meta/app-secret"),
+        "meta_verify_token": env(f"{v}_VERIFY_TOKEN_ID", f"{p}/meta/verify-token"),
     }
     return load_aws_settings(
         aws_client("ssm"),

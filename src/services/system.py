@@ -194,6 +194,9 @@ class System:
     # The signature header of an example's sample request (`samples/...`), as its sender
     # would sign it with the workspace's fresh secret.
     sign_sample: Callable[[Settings, str, bytes], str] | None = None
+    # What `preview` shows when it is not the ticks ahead: an event-driven system's answer to
+    # "who would get what now" (run on a copy of the workspace's state).
+    preview: Callable[[Ports, Settings], Sequence[Delivery]] | None = None
     # What `check` mentions without calling it a problem (a text billed as two, a date past).
     notes: Callable[[Documents, Settings, datetime], list[str]] = field(
         default=lambda docs, settings, now: []

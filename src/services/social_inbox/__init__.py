@@ -11,7 +11,9 @@ from backoffice.core import social_inbox as si
 from backoffice.core.documents import problems_of
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
+from backoffice.ports import Ports
 from backoffice.services import proposals
+from backoffice.services.engine import Delivery
 from backoffice.services.social_inbox.actions import close
 from backoffice.services.social_inbox.connectors import (
     MAX_BODY,
@@ -23,6 +25,7 @@ from backoffice.services.social_inbox.connectors import (
 )
 from backoffice.services.social_inbox.intake import consume, labeled
 from backoffice.services.social_inbox.reports import digest
+from backoffice.services.social_inbox.routing import who_gets
 from backoffice.services.social_inbox.state import (
     ASSIGNMENTS,
     AUDIT,
@@ -58,6 +61,11 @@ def check(texts: Texts, settings: Settings) -> list[Problem]:
     if documents:
         return documents
     return list(parsed_documents(texts.sheet, texts.rules, settings.timezone).problems)
+
+
+def preview(ports: Ports, settings: Settings) -> list[Delivery]:
+    """Who would get what now: a new thread of each topic and urgency."""
+    return who_gets(ports, settings, load_documents(ports.blobs, settings))
 
 
 def sample_signature(settings: Settings, name: str, body: bytes) -> str:
@@ -101,6 +109,7 @@ SYSTEM = System(
     documents=("rules.toml",),  # nothing it writes reaches a customer: no voice
     consume=consume,
     sign_sample=sample_signature,
+    preview=preview,
 )
 
 __all__ = [

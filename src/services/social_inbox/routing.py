@@ -14,7 +14,7 @@ from backoffice.core.business_time import business_minutes_after
 from backoffice.core.settings import Settings
 from backoffice.ports import Absent, Ports, Write
 from backoffice.services.delivery import Slot, stamp
-from backoffice.services.engine import report_once
+from backoffice.services.engine import Delivery, report_once
 from backoffice.services.runtime import calendar_for, local_now
 from backoffice.services.social_inbox.audits import audit_write
 from backoffice.services.social_inbox.state import (
@@ -131,3 +131,21 @@ def tell_team(
     slot = Slot(STORAGE.sends.name, thread.thread_id, key, row)
     subject = f"{thread.team}: {why} thread {thread.thread_id}"
     report_once(ports, slot, to, subject, text, local_now(ports.clock, settings), "notice")
+
+
+def who_gets(ports: Ports, settings: Settings, docs: Documents) -> list[Delivery]:
+    """For each topic and urgency, the teammate a new thread would go to now (or its queue),
+    on the counters as they stand; nothing is written."""
+    now = local_now(ports.clock, settings)
+    holidays = calendar_for(settings, now).holidays
+    counts = loads(ports.tables)
+    found = []
+    for topic in sorted(docs.rules.topics.values(), key=lambda t: t.name):
+        last = last_turn(ports.tables, topic.team)
+        for urgency in ("normal", "urgent"):
+            routed = si.route(topic.team, urgency, docs.roster, counts, now, holidays, last)
+            to = routed.assignee or f"{topic.team} queue"
+            key = f"{si.PREFIX}:preview:{topic.name}:{urgency}"
+            subject = f"{topic.name} ({urgency})"
+            found.append(Delivery("sent", key, "route", subject, (to,), topic.team, now))
+    return found
