@@ -54,7 +54,10 @@ def test_cfn_lint_is_clean(path: Path) -> None:
     assert lint(path) == ""
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+SERVERLESS = [p for p in TEMPLATES + STACKS if "AWS::Serverless-2016-10-31" in p.read_text()]
+
+
+@pytest.mark.parametrize("path", SERVERLESS, ids=lambda p: p.name)
 def test_the_rendered_template_is_clean_too(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
