@@ -54,7 +54,7 @@ def load_rules(text: str, file: str = RULES_FILE) -> Rules:
     doc = load_toml(text, file)
     errors: list[DocumentError] = []
     for name in sorted(set(doc) - set(SECTIONS) - set(TOP_KEYS)):
-        where = section_line(text, name) or key_line(text, "", name)
+        where = _first_mention(text, name)
         known = ", ".join([*(f"[{s}]" for s in SECTIONS), *TOP_KEYS])
         errors.append(
             DocumentError(file, where, f"unknown key or section {name!r}; known: {known}")
@@ -74,6 +74,15 @@ def load_rules(text: str, file: str = RULES_FILE) -> Rules:
     return Rules(
         topics, channels, urgent_minutes, normal_minutes, tuple(urgent), window, default_team
     )
+
+
+def _first_mention(text: str, name: str) -> int | None:
+    """The line of `[name]`, `[name.something]` or `name = ...`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith((f"[{name}]", f"[{name}.")) or stripped.startswith(f"{name} "):
+            return number
+    return None
 
 
 def _top(
