@@ -349,6 +349,27 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _send_samples(workspace: Path, system: System, settings: Settings) -> None:
+    """The example's signed sample requests, handed to the server as a platform sends them."""
+    from backoffice.handlers.factories import http_of
+    from backoffice.handlers.machine import local_ports
+    from backoffice.handlers.web import event_from_request
+    from backoffice.handlers.wiring import no_events
+
+    ports = local_ports(workspace, settings, system, no_events)
+    print("$ the example's sample webhooks, signed, to backoffice serve")
+    for path in sorted((workspace / "samples").glob("*.json")):
+        signature = path.with_name(path.name + ".signature").read_text().strip()
+        platform = path.name.split("-")[0]
+        headers = {"x-hub-signature-256": signature}
+        event = event_from_request(
+            "POST", f"/siu/webhook/{platform}", "", headers, path.read_bytes(), path.stem
+        )
+        answer = http_of(system).answer(event, ports, settings)
+        print(f"  {path.name}: {answer['statusCode']} {answer['body']}")
+    print()
+
+
 def _demo_system(workspace: Path, system: System) -> None:
     from backoffice.cli.running import preview_workspace, tick_workspace
 
@@ -363,8 +384,15 @@ def _demo_system(workspace: Path, system: System) -> None:
     preview = preview_workspace(workspace, settings, now, days)
     heading = f"$ backoffice preview: the next {days} days, if nobody answers"
     print(report.human(preview, heading), end="\n\n")
+    if system.sign_sample is not None:
+        _send_samples(workspace, system, settings)
     result = tick_workspace(workspace, settings, now)
     print(report.human(result, "$ backoffice tick: delivered to the outbox now"), end="\n\n")
+    if system.consume is not None:
+        from backoffice.cli.threads import render, threads_of
+
+        print("$ backoffice threads")
+        print(render(threads_of(workspace), as_json=False), end="\n\n")
     outbox = workspace / "outbox"
     files = sorted(outbox.iterdir()) if outbox.exists() else []
     print(f"Outbox ({len(files)} files) in {outbox}:")

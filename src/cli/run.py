@@ -37,11 +37,13 @@ class Job:
 
 
 def jobs(system: System, settings: Settings) -> tuple[Job, ...]:
-    """The schedules one machine keeps: the tick (daily at tick_at, or hourly), the summary as
+    """The schedules one machine keeps: the tick (daily at tick_at, hourly, or every minute for
+    an event-driven system), the summary as
     the template schedules it, and the Google documents' mirror when there are any."""
     at = settings.tick_at
     daily = f"cron({at.minute} {at.hour} * * ? *)"
-    found = [Job("tick", daily if system.tick_every == "day" else "cron(0 * * * ? *)")]
+    every = {"day": daily, "hour": "cron(0 * * * ? *)", "minute": "rate(1 minute)"}
+    found = [Job("tick", every[system.tick_every])]
     found += [Job("summary", s.expression) for s in system.schedules if s.handler == "summary"]
     if any(settings.source(doc).google for doc in ("sheet", "rules", "voice")):
         found.append(Job("drive_sync", "rate(5 minutes)"))

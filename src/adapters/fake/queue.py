@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from attrs import define, evolve, field, frozen
 
@@ -38,7 +38,8 @@ class FakeQueue:
         self.faults.hit("send")
         for body in bodies:
             message_id = f"m{len(self.sent) + 1}"  # `sent` only grows, so ids are never reused
-            self._waiting[message_id] = _Message(message_id, body, self.clock.now())
+            # Visible at once, as SQS sends them, whatever the receiver's clock says.
+            self._waiting[message_id] = _Message(message_id, body, datetime.min.replace(tzinfo=UTC))
             self.sent.append(body)
 
     def receive(self, limit: int) -> list[Received]:

@@ -15,6 +15,8 @@ from pathlib import Path
 from backoffice.adapters.local.database import Database
 from backoffice.ports import Clock, Received
 
+VISIBLE_NOW = ""  # sorts before every instant
+
 
 class SqliteQueue:
     def __init__(
@@ -33,8 +35,9 @@ class SqliteQueue:
         self._database = Database(self.path, _create)
 
     def send(self, bodies: Sequence[str]) -> None:
-        now = _instant(self.clock.now())
-        rows = [(self.name, uuid.uuid4().hex, body, now) for body in bodies]
+        # Visible at once, as SQS sends them, whatever the receiver's clock says: a tick run
+        # with an earlier `--now` still drains what the server queued.
+        rows = [(self.name, uuid.uuid4().hex, body, VISIBLE_NOW) for body in bodies]
         with self._database.write() as db:
             db.executemany(
                 "INSERT INTO queue_messages (queue, message_id, body, visible_at)"
