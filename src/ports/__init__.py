@@ -25,6 +25,7 @@ from backoffice.ports.posting import (
     TokenRejected,
 )
 from backoffice.ports.queue import Queue, Received
+from backoffice.ports.replies import Replied, Replies, Reply, ReplyRefused
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import (
     Blob,
@@ -88,6 +89,10 @@ __all__ = [
     "Publication",
     "Queue",
     "Received",
+    "Replied",
+    "Replies",
+    "Reply",
+    "ReplyRefused",
     "Scheduler",
     "Sheet",
     "Sms",

@@ -8,6 +8,7 @@ from attrs import frozen
 from backoffice.ports.messaging import Bus, Chat, Mailer, Model, Sms
 from backoffice.ports.posting import Images, Posting
 from backoffice.ports.queue import Queue
+from backoffice.ports.replies import Replies
 from backoffice.ports.scheduling import Clock, Scheduler
 from backoffice.ports.storage import Blobs, Sheet
 from backoffice.ports.tables import Tables
@@ -31,3 +32,4 @@ class Ports:
     posting: Posting | None = None
     images: Images | None = None
     queue: Queue | None = None  # the work of an event-driven system (the inbox's messages)
+    replies: Replies | None = None  # the inbox's teammates answering customers
