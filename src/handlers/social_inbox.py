@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import factories
+from backoffice.handlers import factories, inbox_web
 from backoffice.handlers.logs import log
 from backoffice.handlers.web import Request, Route
 from backoffice.ports import Ports
@@ -61,5 +61,5 @@ router = _route
 sla_sweeper = factories.tick(si.SYSTEM)
 digest = factories.reports(si.SYSTEM)
 drive_sync = factories.drive_sync(si.SYSTEM)
-HTTP = factories.http(si.SYSTEM, WEBHOOKS)
-reply_handler = factories.http(si.SYSTEM)
+HTTP = factories.http(si.SYSTEM, (*WEBHOOKS, *inbox_web.ROUTES))
+reply_handler = factories.http(si.SYSTEM, inbox_web.ROUTES)  # the teammates' inbox

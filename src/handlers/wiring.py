@@ -291,6 +291,10 @@ def aws_settings(system: System) -> Settings:
         # The inbox's connectors: each names its own platform's secrets.
         "meta_app_secret": env(f"{v}_APP_SECRET_ID", f"{p}/meta/app-secret"),
         "meta_verify_token": env(f"{v}_VERIFY_TOKEN_ID", f"{p}/meta/verify-token"),
+        # ... and its replies go out with the platforms' send tokens.
+        "facebook_page_token": f"{p}/fb/page-token",
+        "instagram_token": f"{p}/ig/token",
+        "whatsapp_token": f"{p}/wa/token",
     }
     return load_aws_settings(
         aws_client("ssm"),

@@ -1,17 +1,20 @@
 """One system deployed on moto as its SAM template draws it: the environment the template sets,
-the tables, buckets, parameter, secrets and the bus rule, with every AWS call checked against
-the calling function's role. Both systems' end-to-end tests stand on it."""
+the tables, buckets, parameter, secrets, queues and the bus rule, with every AWS call checked
+against the calling function's role, in its own stack's template (a system's other stacks are
+deploy/stacks/<system>-*.yaml). Every system's end-to-end tests stand on it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from dynamo import create_tables, route_moves
+from dynamo import create_tables, index_keys_checked, route_moves
 from iam import ACCOUNT, Roles
 
 from backoffice.handlers import wiring
@@ -76,7 +79,9 @@ def deployed(
     secrets: Mapping[str, str],
     extra_environment: Mapping[str, str] = {},
 ) -> Iterator[dict[str, Any]]:
-    """The stack, ready: yields the clients and the queue the moves rule delivers to."""
+    """The stack, ready: yields the clients, the queue the moves rule delivers to (when the
+    template has the rule), the template's own SQS queues by logical id (`queues`), and the
+    Roles of the system's other stacks by file stem (`stacks`)."""
     from moto import mock_aws
 
     for name, value in {
@@ -92,15 +97,20 @@ def deployed(
     with mock_aws():
         clear_caches()
         roles = Roles(template, region, names, {"SenderEmail": sender}, TABLE_PREFIX)
-        roles.record(wiring._session())
-        roles.watch_handlers(handlers, monkeypatch)
-        boto3.client("scheduler", region_name=region).create_schedule_group(
-            Name=roles.schedule_group()
-        )
+        session = wiring._session()
+        roles.record(session)
+        index_keys_checked(session, roles.template, TABLE_PREFIX)
+        environments = _Environments()
+        roles.watch_handlers(handlers, monkeypatch, environments.of(roles, own=False))
+        resources = roles.template["Resources"]
+        if "OneOffGroup" in resources:
+            boto3.client("scheduler", region_name=region).create_schedule_group(
+                Name=roles.schedule_group()
+            )
         dynamodb = boto3.client("dynamodb", region_name=region)
         create_tables(dynamodb, system.storage.all, TABLE_PREFIX)
         s3 = _buckets(system, region, names, documents)
-        if "RenderCacheBucket" in roles.template["Resources"]:  # unversioned, as declared
+        if "RenderCacheBucket" in resources:  # unversioned, as declared
             s3.create_bucket(Bucket=names["RenderCacheBucket"], **_location(region))
         boto3.client("ssm", region_name=region).put_parameter(
             Name=f"/{system.prefix}/config/backoffice.toml",
@@ -108,15 +118,105 @@ def deployed(
             Type="SecureString",
         )
         secrets_manager = boto3.client("secretsmanager", region_name=region)
-        for name, value in secrets.items():
-            secrets_manager.create_secret(Name=name, SecretString=value)
+        arns = {
+            name: secrets_manager.create_secret(Name=name, SecretString=value)["ARN"]
+            for name, value in secrets.items()
+        }
         boto3.client("ses", region_name=region).verify_email_identity(EmailAddress=sender)
         sqs = boto3.client("sqs", region_name=region)
-        queue = route_moves(boto3.client("events", region_name=region), sqs, *roles.moves_rule())
-        yield {"queue": queue, "sqs": sqs, "s3": s3, "dynamodb": dynamodb, "roles": roles}
+        queue = None
+        if "MovesRule" in resources:
+            events = boto3.client("events", region_name=region)
+            queue = route_moves(events, sqs, *roles.moves_rule())
+        queues = _queues(sqs, roles, monkeypatch)
+        stacks = {}
+        for path in sorted((ROOT / "deploy" / "stacks").glob(f"{system.name}-*.yaml")):
+            other = Roles(path, region, names, {}, TABLE_PREFIX, imports=roles.exports())
+            if other.functions():
+                _name_secrets(other, arns)
+                other.record(session)
+                other.watch_handlers(handlers, monkeypatch, environments.of(other, own=True))
+                stacks[path.stem] = other
+        yield {
+            "queue": queue,
+            "queues": queues,
+            "sqs": sqs,
+            "s3": s3,
+            "dynamodb": dynamodb,
+            "roles": roles,
+            "stacks": stacks,
+        }
         clear_caches()
-        refused = roles.refused()
-        assert refused == [], f"calls the template's roles do not allow: {refused}"
+        refused = sorted(r for each in (roles, *stacks.values()) for r in each.refused())
+        assert refused == [], f"calls the templates' roles do not allow: {refused}"
+
+
+class _Environments:
+    """Each function in an execution environment of its own, as Lambda runs it: its ports and
+    settings are built afresh when another function runs (so each function's own calls for the
+    settings and secrets are checked), and a second stack's functions run with the variables
+    their template sets (the main stack's are `environment`'s, set for the whole test)."""
+
+    def __init__(self) -> None:
+        self.current: tuple[int, str] | None = None
+
+    def of(self, roles: Roles, own: bool) -> Callable[[str], AbstractContextManager[object]]:
+        @contextmanager
+        def entered(function: str) -> Iterator[None]:
+            if self.current != (id(roles), function):
+                self.current = (id(roles), function)
+                for cached in (wiring.system_ports, wiring.language_model):
+                    clear = getattr(cached, "cache_clear", None)  # a test may replace them
+                    if clear is not None:
+                        clear()
+            variables = roles.environment(function) if own else {}
+            saved = {name: os.environ.get(name) for name in variables}
+            os.environ.update(variables)
+            try:
+                yield
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+
+        return entered
+
+
+def _queues(sqs: Any, roles: Roles, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The template's SQS queues as declared (a redrive policy to its dead-letter queue), by
+    logical id, and the Globals' variables that name one (a queue's Ref is its URL)."""
+    declared = roles.queues()
+    urls = {}
+    for logical, properties in declared.items():
+        attributes = {
+            key: str(properties[key])
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+            if key in properties
+        }
+        created = sqs.create_queue(QueueName=properties["QueueName"], Attributes=attributes)
+        urls[logical] = str(created["QueueUrl"])
+    for logical, properties in declared.items():  # every dead-letter queue exists by now
+        if "RedrivePolicy" in properties:
+            policy = json.dumps(properties["RedrivePolicy"])
+            sqs.set_queue_attributes(QueueUrl=urls[logical], Attributes={"RedrivePolicy": policy})
+    roles.names.update(urls)
+    variables = roles.template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    for name, value in variables.get("Variables", {}).items():
+        if isinstance(value, Mapping) and value.get("Ref") in urls:
+            monkeypatch.setenv(name, urls[value["Ref"]])
+    return urls
+
+
+def _name_secrets(roles: Roles, arns: Mapping[str, str]) -> None:
+    """A stack's secrets are the ones the test created under their names: a Ref to one is the
+    ARN Secrets Manager gave it."""
+    for logical, resource in roles.template["Resources"].items():
+        if isinstance(resource, Mapping) and resource["Type"] == "AWS::SecretsManager::Secret":
+            name = resource["Properties"]["Name"]
+            if name in arns:
+                roles.names[logical] = arns[name]
 
 
 def _buckets(

@@ -18,6 +18,7 @@ from backoffice.adapters.fake import (
     FakeMailer,
     FakePosting,
     FakeQueue,
+    FakeReplies,
     FakeScheduler,
     FakeSheet,
     FakeSms,
@@ -119,6 +120,7 @@ class Harness:
         self.delivered: list[Delivered] = []
         self.posting = FakePosting()
         self.queue = FakeQueue(clock=self.clock)
+        self.replies = FakeReplies()
         self.ports = Ports(
             clock=self.clock,
             tables=self.tables,
@@ -132,6 +134,7 @@ class Harness:
             posting=self.posting,
             images=PillowImages(BlobRenderCache(self.blobs, settings.public_url)),
             queue=self.queue,
+            replies=self.replies,
         )
 
     def tick(self) -> Any:

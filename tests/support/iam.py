@@ -5,8 +5,8 @@ here instead of in the first real deploy."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,13 @@ from cfnlint.decode import decode
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 ACCOUNT = "123456789012"
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
 
 
 class Roles:
@@ -26,6 +33,7 @@ class Roles:
         names: Mapping[str, str],
         parameters: Mapping[str, str],
         table_prefix: str = "",
+        imports: Mapping[str, str] = {},
     ) -> None:
         self.template, problems = decode(str(template))
         assert not problems, problems
@@ -33,6 +41,7 @@ class Roles:
         self.names = dict(names)  # logical id -> physical name, for tables and buckets
         self.parameters = dict(parameters)
         self.table_prefix = table_prefix  # the tests create the template's tables under it
+        self.imports = dict(imports)  # export name -> value, for a stack importing another's
         self.calls: list[tuple[str, str, str, dict[str, str]]] = []
         self._function: str | None = None
 
@@ -46,22 +55,66 @@ class Roles:
     def schedule_group(self) -> str:
         return str(self.template["Resources"]["OneOffGroup"]["Properties"]["Name"])
 
+    def functions(self) -> list[str]:
+        return [
+            logical
+            for logical, resource in self.template["Resources"].items()
+            if isinstance(resource, Mapping) and resource["Type"] == "AWS::Serverless::Function"
+        ]
+
+    def queues(self) -> dict[str, dict[str, Any]]:
+        """The SQS queues by logical id, their properties resolved (a RedrivePolicy names its
+        dead-letter queue's ARN)."""
+        return {
+            logical: self._resolve(resource.get("Properties", {}))
+            for logical, resource in self.template["Resources"].items()
+            if isinstance(resource, Mapping) and resource["Type"] == "AWS::SQS::Queue"
+        }
+
+    def environment(self, function: str) -> dict[str, str]:
+        """The variables the template sets for the function: the Globals', then its own."""
+        found: dict[str, Any] = {}
+        for properties in (
+            self.template.get("Globals", {}).get("Function", {}),
+            self.template["Resources"][function]["Properties"],
+        ):
+            found.update(properties.get("Environment", {}).get("Variables", {}))
+        return {name: str(self._resolve(value)) for name, value in found.items()}
+
+    def exports(self) -> dict[str, str]:
+        """What the template's outputs export, for a stack that imports them."""
+        return {
+            str(self._resolve(output["Export"]["Name"])): str(self._resolve(output["Value"]))
+            for output in self.template.get("Outputs", {}).values()
+            if "Export" in output
+        }
+
     def record(self, session: Any) -> None:
         """Watch every client the session makes (the wiring's one session)."""
         session.events.register("before-parameter-build", self._before_call)
 
-    def watch_handlers(self, module: Any, monkeypatch: Any) -> None:
-        """Run each of the module's Lambda entry points as the template's function for it."""
-        for logical, resource in self.template["Resources"].items():
-            if resource["Type"] != "AWS::Serverless::Function":
-                continue
-            path, _, name = resource["Properties"]["Handler"].rpartition(".")
+    def watch_handlers(
+        self,
+        module: Any,
+        monkeypatch: Any,
+        enter: Callable[[str], AbstractContextManager[object]] | None = None,
+    ) -> None:
+        """Run each of the module's Lambda entry points as the template's function for it,
+        inside `enter(function)` when given (its execution environment)."""
+        for logical in self.functions():
+            handler = self.template["Resources"][logical]["Properties"]["Handler"]
+            path, _, name = handler.rpartition(".")
             if path == module.__name__:
-                monkeypatch.setattr(module, name, self._as(logical, getattr(module, name)))
+                monkeypatch.setattr(module, name, self._as(logical, getattr(module, name), enter))
 
-    def _as(self, function: str, handler: Any) -> Any:
+    def _as(
+        self,
+        function: str,
+        handler: Any,
+        enter: Callable[[str], AbstractContextManager[object]] | None,
+    ) -> Any:
         def run(event: Any, context: Any = None) -> Any:
-            with self.acting_as(function):
+            with self.acting_as(function), enter(function) if enter else nullcontext():
                 return handler(event, context)
 
         return run
@@ -97,6 +150,18 @@ class Roles:
         operation = model.name
         arn = f"arn:aws:{{}}:{self.region}:{ACCOUNT}:{{}}".format
         if service == "dynamodb":
+            if operation in ("TransactWriteItems", "TransactGetItems"):
+                # Authorised per item, as the item's own operation on its table (AWS's "Using
+                # IAM with DynamoDB transactions"): a Put is dynamodb:PutItem.
+                return [
+                    (
+                        f"dynamodb:{TRANSACT_ACTIONS[kind]}",
+                        arn("dynamodb", f"table/{request['TableName']}"),
+                        {},
+                    )
+                    for item in params["TransactItems"]
+                    for kind, request in item.items()
+                ]
             tables = params.get("RequestItems") or {params.get("TableName"): None}
             return [(f"dynamodb:{operation}", arn("dynamodb", f"table/{t}"), {}) for t in tables]
         if service == "s3":
@@ -120,14 +185,17 @@ class Roles:
             return calls + ([("iam:PassRole", role, {})] if role else [])
         if service == "ssm":
             return [(f"ssm:{operation}", arn("ssm", f"parameter/{params['Name'].lstrip('/')}"), {})]
+        if service == "sqs":
+            # A batch is authorised as its one-message action (SendMessageBatch: sqs:SendMessage),
+            # on the queue its URL names.
+            queue = params.get("QueueName") or str(params.get("QueueUrl", "*")).rsplit("/", 1)[-1]
+            resource = arn("sqs", queue) if queue != "*" else "*"
+            return [(f"sqs:{operation.removesuffix('Batch')}", resource, {})]
         if service == "secretsmanager":
-            return [
-                (
-                    f"secretsmanager:{operation}",
-                    arn("secretsmanager", f"secret:{params['SecretId']}-AbCdEf"),
-                    {},
-                )
-            ]
+            secret = str(params["SecretId"])  # a name, or the ARN a template's Ref gives
+            if not secret.startswith("arn:"):
+                secret = arn("secretsmanager", f"secret:{secret}-AbCdEf")
+            return [(f"secretsmanager:{operation}", secret, {})]
         if service == "bedrock":
             return [
                 (
@@ -159,6 +227,8 @@ class Roles:
             return self._arn(value["Fn::GetAtt"][0])
         if "Fn::Sub" in value:
             return self._sub(value["Fn::Sub"])
+        if "Fn::ImportValue" in value:
+            return self.imports[self._resolve(value["Fn::ImportValue"])]
         return {k: self._resolve(v) for k, v in value.items()}
 
     def _sub(self, text: str) -> str:
@@ -183,8 +253,11 @@ class Roles:
             return str(self.template["Parameters"][name].get("Default", ""))
         resource = self.template["Resources"][name]
         props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::SNS::Topic":
+        if resource["Type"] in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret"):
             return self._arn(name)
+        if resource["Type"] == "AWS::SQS::Queue":  # a queue's Ref is its URL
+            url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{props['QueueName']}"
+            return self.names.get(name, url)
         if "BucketName" in props:
             return str(self._resolve(props["BucketName"]))
         if "TableName" in props:
@@ -202,6 +275,13 @@ class Roles:
             return f"arn:aws:iam::{ACCOUNT}:role/{self.names.get(name, name)}"
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{self.region}:{ACCOUNT}:{props.get('TopicName', name)}"
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{self.region}:{ACCOUNT}:{props['QueueName']}"
+        if kind == "AWS::SecretsManager::Secret":  # its ARN ends in a suffix AWS chooses
+            default = (
+                f"arn:aws:secretsmanager:{self.region}:{ACCOUNT}:secret:{props['Name']}-AbCdEf"
+            )
+            return self.names.get(name, default)
         if kind == "AWS::Logs::LogGroup":
             return f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{props['LogGroupName']}:*"
         return f"arn:aws:{kind.split('::')[1].lower()}:{self.region}:{ACCOUNT}:{name}"

@@ -6,6 +6,7 @@ from backoffice.adapters.fake.faults import Faults, InjectedFault
 from backoffice.adapters.fake.messaging import FakeBus, FakeChat, FakeMailer, FakeSms
 from backoffice.adapters.fake.posting import FakePosting
 from backoffice.adapters.fake.queue import FakeQueue
+from backoffice.adapters.fake.replies import FakeReplies
 from backoffice.adapters.fake.scheduling import FakeClock, FakeScheduler
 from backoffice.adapters.fake.storage import FakeBlobs, FakeSheet
 from backoffice.adapters.fake.tables import FakeTables
@@ -19,6 +20,7 @@ __all__ = [
     "FakeMailer",
     "FakePosting",
     "FakeQueue",
+    "FakeReplies",
     "FakeScheduler",
     "FakeSheet",
     "FakeSms",
@@ -47,4 +49,5 @@ def fake_ports(clock: FakeClock, schemas: Iterable[TableSchema], bus: Bus | None
         posting=FakePosting(),
         images=PillowImages(BlobRenderCache(blobs, "http://127.0.0.1")),
         queue=FakeQueue(clock=clock),
+        replies=FakeReplies(),
     )

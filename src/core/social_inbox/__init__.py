@@ -52,9 +52,16 @@ from backoffice.core.social_inbox.webhooks import (
     parse,
     signature_valid,
 )
+from backoffice.core.social_inbox.windows import (
+    HUMAN_AGENT_TAG,
+    Window,
+    last_from_customer,
+    reply_window,
+)
 
 __all__ = [
     "COLUMNS",
+    "HUMAN_AGENT_TAG",
     "LABEL_INSTRUCTIONS",
     "MAX_SUMMARY",
     "OTHER",
@@ -76,6 +83,7 @@ __all__ = [
     "Teammate",
     "Thread",
     "Topic",
+    "Window",
     "choose",
     "customer_key",
     "eligible",
@@ -84,12 +92,14 @@ __all__ = [
     "handshake",
     "keyword_label",
     "label_prompt",
+    "last_from_customer",
     "load_rules",
     "parse",
     "parse_roster",
     "parse_working_hours",
     "place",
     "read_label",
+    "reply_window",
     "rerouted",
     "route",
     "said",

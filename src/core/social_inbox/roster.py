@@ -28,7 +28,7 @@ REQUIRED_COLUMNS = (
     "status",
     "capacity",
 )
-OPTIONAL_COLUMNS = ("backup",)
+OPTIONAL_COLUMNS = ("backup", "admin")
 COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 STATUSES = ("active", "away")
 
@@ -58,6 +58,7 @@ class Teammate:
     capacity: int
     line: int
     backup: str = ""
+    admin: bool = False  # sees the team's page in the inbox
 
     def working(self, now: datetime, holidays: Collection[date]) -> bool:
         """Inside one of their shifts, in their own timezone, on a day that is no holiday."""
@@ -148,6 +149,7 @@ def _teammate(row: RawRow, problem: RowReport, default_zone: str) -> Teammate | 
         capacity=capacity,
         line=row.line,
         backup=values.get("backup", "").strip(),
+        admin=values.get("admin", "").strip().casefold() in ("yes", "y", "true", "x", "1"),
     )
 
 

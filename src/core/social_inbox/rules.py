@@ -14,7 +14,7 @@ from backoffice.core.rules import whole_number
 
 RULES_FILE = "rules.toml"
 OTHER = "other"  # the topic of a message no topic's keywords match
-TOP_KEYS = ("urgent_words", "dedupe_window_hours", "default_team")
+TOP_KEYS = ("urgent_words", "dedupe_window_hours", "default_team", "whatsapp_templates")
 SECTIONS = ("topics", "teams", "sla")
 
 
@@ -35,6 +35,7 @@ class Rules:
     urgent_words: tuple[str, ...]
     dedupe_window_hours: int
     default_team: str
+    whatsapp_templates: tuple[str, ...] = ()  # approved templates, for replies after 24 hours
 
     @property
     def teams(self) -> frozenset[str]:
@@ -62,6 +63,7 @@ def load_rules(text: str, file: str = RULES_FILE) -> Rules:
     urgent = _top(doc, text, file, "urgent_words", [], _words, errors)
     window = _top(doc, text, file, "dedupe_window_hours", 72, whole_number(1), errors)
     default_team = _top(doc, text, file, "default_team", "", _team_name, errors)
+    templates = _top(doc, text, file, "whatsapp_templates", [], _words, errors)
     topics = _topics(doc.get("topics", {}), text, file, errors)
     channels = _channels(doc.get("teams", {}), text, file, errors)
     urgent_minutes, normal_minutes = _sla(doc.get("sla", {}), text, file, errors)
@@ -72,7 +74,14 @@ def load_rules(text: str, file: str = RULES_FILE) -> Rules:
         topics[OTHER] = Topic(OTHER, (), team)
     raise_all(errors)
     return Rules(
-        topics, channels, urgent_minutes, normal_minutes, tuple(urgent), window, default_team
+        topics,
+        channels,
+        urgent_minutes,
+        normal_minutes,
+        tuple(urgent),
+        window,
+        default_team,
+        tuple(templates),
     )
 
 
@@ -160,6 +169,9 @@ def _channels(raw: Any, text: str, file: str, errors: list[DocumentError]) -> di
 
 def _sla(raw: Any, text: str, file: str, errors: list[DocumentError]) -> tuple[int, int]:
     values = raw if isinstance(raw, Mapping) else {}
+    for key in sorted(set(values) - {"urgent_minutes", "normal_minutes"}):
+        message = f"unknown key {key!r} in [sla]; known: urgent_minutes, normal_minutes"
+        errors.append(DocumentError(file, key_line(text, "sla", key), message))
     found = []
     for key, default in (("urgent_minutes", 30), ("normal_minutes", 240)):
         value = values.get(key, default)

@@ -60,6 +60,7 @@ class Thread:
     assignee: str | None = None  # None while it waits in the team's queue
     sla_due: datetime | None = None
     version: int = 0
+    business_id: str = ""  # our side: the Page, the IG account, the WhatsApp phone number id
 
     @property
     def customer_key(self) -> str:
@@ -104,6 +105,7 @@ def place(
             team=team,
             messages=(said(message),),
             opened_at=now,
+            business_id=message.recipient_id,
         )
     messages = _in_order((*current.messages, said(message)))
     if current.status == "closed":

@@ -24,8 +24,18 @@ ASSIGNMENTS = TableSchema("siu-assignments", "thread_id", "assigned_at")
 LOADS = TableSchema("siu-loadcount", "assignee", "kind")
 TURNS = TableSchema("siu-turns", "team", "kind")  # who the team gave its last thread to
 DEDUPE = TableSchema("siu-dedupe", "key", "kind")
+SESSIONS = TableSchema("siu-sessions", "session_id", "kind")  # the inbox's, and spent sign-ins
 STORAGE = Storage.standard(
-    si.PREFIX, "thread_id", "siu-notices", "key", THREADS, ASSIGNMENTS, LOADS, TURNS, DEDUPE
+    si.PREFIX,
+    "thread_id",
+    "siu-notices",
+    "key",
+    THREADS,
+    ASSIGNMENTS,
+    LOADS,
+    TURNS,
+    DEDUPE,
+    SESSIONS,
 )
 AUDIT = STORAGE.audit
 THREAD, CURRENT, LOAD, TURN, SEEN = "thread", "current", "load", "turn", "seen"
@@ -80,6 +90,7 @@ def thread_row(thread: si.Thread) -> dict[str, Any]:
         "opened_at": thread.opened_at.isoformat(),
         "messages": [m.as_json() for m in thread.messages],
         "version": thread.version,
+        "business_id": thread.business_id,
     }
 
 
@@ -99,6 +110,7 @@ def thread_from_row(row: Mapping[str, Any]) -> si.Thread:
         assignee=row.get("assignee"),
         sla_due=datetime.fromisoformat(due) if due else None,
         version=int(row.get("version") or 0),
+        business_id=str(row.get("business_id") or ""),
     )
 
 
