@@ -220,3 +220,27 @@ def test_the_rules_doc_is_refused_on_its_lines() -> None:
         si.load_rules(text)
     lines = {p.line for p in raised.value.problems()}
     assert {2, 5, 6} <= lines
+
+
+@pytest.mark.parametrize(
+    ("platform", "after", "kind", "tag"),
+    [
+        ("whatsapp", timedelta(hours=23, minutes=59, seconds=59), "free", ""),
+        ("whatsapp", timedelta(hours=24), "template", ""),
+        ("whatsapp", timedelta(days=30), "template", ""),
+        ("facebook", timedelta(hours=23, minutes=59), "free", ""),
+        ("facebook", timedelta(hours=24), "tagged", "HUMAN_AGENT"),
+        ("instagram", timedelta(days=7) - timedelta(seconds=1), "tagged", "HUMAN_AGENT"),
+        ("instagram", timedelta(days=7), "closed", ""),
+    ],
+)
+def test_metas_reply_windows_at_their_boundaries(
+    platform: str, after: timedelta, kind: str, tag: str
+) -> None:
+    message = si.Incoming(platform, "m1", "c1", "page", "hi", THURSDAY)
+    _, thread = si.place(message, None, si.fallback("hi"), "support", THURSDAY)
+    reply = evolve(thread.messages[0], direction="out", at=THURSDAY + after - timedelta(seconds=1))
+    thread = evolve(thread, messages=(*thread.messages, reply))  # our replies open nothing
+    window = si.reply_window(thread, THURSDAY + after)
+    assert (window.kind, window.tag) == (kind, tag)
+    assert bool(window.why) == (kind != "free")
