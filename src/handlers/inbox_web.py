@@ -23,6 +23,11 @@ from backoffice.services.social_inbox import inbox as service
 BASE = service.INBOX_PATH
 SESSION_COOKIE, BROWSER_COOKIE = "siu_session", "siu_browser"
 
+SUMMARY_BY = {
+    "model": "The model's summary",
+    "keywords": "The message's first words (no model labels here)",
+    "fallback": "The message's first words (the model could not label it)",
+}
 Page = dict[str, Any]
 View = Callable[
     [Request, Mapping[str, str], Ports, Settings, "service.Session", Mapping[str, str]], Page
@@ -229,6 +234,7 @@ def _thread(
         "status": thread.status,
         "assignee": thread.assignee,
         "summary": thread.label.summary,
+        "summary_by": SUMMARY_BY.get(thread.label.source, "Summary"),
     }
     messages = [
         {"direction": m.direction, "by": m.by, "at": _local(m.at, zone), "text": m.text}

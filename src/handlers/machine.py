@@ -21,6 +21,7 @@ from backoffice.ports import (
     Ports,
     Posting,
     Queue,
+    Replies,
     Sheet,
     Sms,
 )
@@ -61,7 +62,19 @@ def local_ports(
         posting=lazy(lambda: local_posting(workspace, settings)),
         images=lazy(lambda: local_images(files, settings)),
         queue=lazy(lambda: _queue(database, clock)),
+        replies=lazy(lambda: local_replies(workspace, settings)),
     )
+
+
+def local_replies(workspace: Path, settings: Settings) -> Replies:
+    """The outbox (a JSON file per reply), or the platforms' send APIs with the tokens under
+    [secrets] (facebook_page_token, instagram_token, whatsapp_token)."""
+    from backoffice.adapters.replies import MetaReplies, OutboxReplies
+    from backoffice.services.social_inbox.inbox import REPLY_TOKENS
+
+    if not settings.live:
+        return OutboxReplies(workspace / "outbox")
+    return MetaReplies(lambda platform: settings.secret(REPLY_TOKENS[platform]))
 
 
 def _queue(database: Path, clock: Clock) -> Queue:

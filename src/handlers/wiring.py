@@ -29,6 +29,7 @@ from backoffice.ports import (
     Ports,
     Posting,
     Queue,
+    Replies,
     Scheduler,
     Sheet,
     Sms,
@@ -142,6 +143,7 @@ def aws_ports(settings: Settings, system: System) -> Ports:
         posting=lazy(lambda: _posting(system)),
         images=lazy(lambda: _images(system)),
         queue=lazy(lambda: _sqs(system)),
+        replies=lazy(lambda: _meta_replies(settings)),
     )
 
 
@@ -162,6 +164,13 @@ def _sqs(system: System) -> Queue:
 
     dead = env(var(system, "DEAD_LETTER_QUEUE_URL"), "")
     return SqsQueue(aws_client("sqs"), env(var(system, "INTAKE_QUEUE_URL")), dead)
+
+
+def _meta_replies(settings: Settings) -> Replies:
+    from backoffice.adapters.replies import MetaReplies
+    from backoffice.services.social_inbox.inbox import REPLY_TOKENS
+
+    return MetaReplies(lambda platform: settings.secret(REPLY_TOKENS[platform]))
 
 
 def _dynamo_tables(system: System) -> Tables:

@@ -257,7 +257,7 @@ def items(world: dict[str, Any], table: str) -> list[dict[str, Any]]:
     rows = world["dynamodb"].scan(TableName=f"{stack.TABLE_PREFIX}{table}")["Items"]
     return sorted(
         ({k: plain(v) for k, v in row.items()} for row in rows),
-        key=lambda row: json.dumps(row, sort_keys=True),
+        key=lambda row: json.dumps(row, sort_keys=True, default=str),
     )
 
 

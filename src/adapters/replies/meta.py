@@ -48,7 +48,9 @@ SEND_API_WINDOW = (
     "its 24-hour window to answer has closed (a teammate may still answer with the HUMAN_AGENT "
     "tag up to 7 days after the customer's last message)"
 )
-TAGGED_WINDOW = "the customer last wrote more than 7 days ago, past even the HUMAN_AGENT tag"
+TAGGED_WINDOW = (
+    "the customer last wrote more than 7 days ago, too long even for the HUMAN_AGENT tag"
+)
 WHATSAPP_WINDOW = (
     "its 24-hour window since the customer's last message has closed: only an approved "
     "template reaches them until they write again"

@@ -32,6 +32,12 @@ from backoffice.services.social_inbox.state import (
 )
 
 SESSION, SIGN_IN = "session", "sign_in"
+# The secret each platform's send token is under ([secrets] locally; siu/... in AWS).
+REPLY_TOKENS = {
+    "facebook": "facebook_page_token",
+    "instagram": "instagram_token",
+    "whatsapp": "whatsapp_token",
+}
 SIGN_IN_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
 INBOX_PATH = "/siu/inbox"
