@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import frozen
 
+# What ZoneInfo raises for a name that is no zone: unknown, malformed, a folder of zones
+# ("Europe"), or too long for the file system.
+BAD_ZONE = (ZoneInfoNotFoundError, ValueError, OSError)
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEARCH_DAYS = 400
 

@@ -38,10 +38,12 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import assert_never
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 from attrs import frozen
+
+from backoffice.core.business_time import BAD_ZONE
 
 FIRST_YEAR, LAST_YEAR = 1970, 2199
 MONTH_NAMES = {"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6}
@@ -341,7 +343,7 @@ def zone_named(timezone: str) -> ZoneInfo:
     """The IANA zone a schedule runs in; ScheduleError when there is no such zone."""
     try:
         return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except BAD_ZONE:
         raise ScheduleError(
             f"time zone {timezone!r} is not an IANA zone name like America/New_York"
         ) from None

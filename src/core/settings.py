@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from attrs import field, frozen
 
 from backoffice.core.business_time import (
+    BAD_ZONE,
     CalendarError,
     holiday_dates,
     parse_business_days,
@@ -337,11 +338,11 @@ def _zone(name: str) -> str:
 
 
 def _zone_exists(name: str) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo
 
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except BAD_ZONE:
         return False
     return True
 

@@ -10,7 +10,7 @@ from typing import Any
 from backoffice.core.settings import Settings
 from backoffice.handlers import factories, inbox_web
 from backoffice.handlers.logs import log
-from backoffice.handlers.web import Request, Route
+from backoffice.handlers.web import Endpoint, Request, Route
 from backoffice.ports import Ports
 from backoffice.services import social_inbox as si
 
@@ -53,9 +53,25 @@ WEBHOOKS = (
     Route("POST", f"{si.WEBHOOK_PATH}/{{platform}}", _webhook),
 )
 
-# One Function URL per platform (its secrets in their own stack); each answers that platform's
-# path, and `backoffice serve` answers all three on the same table.
-ig_connector = fb_connector = wa_connector = factories.Http(si.SYSTEM, WEBHOOKS)
+
+def _connector(platform: str) -> factories.Http:
+    """One platform's Function URL: its own path only, so a body signed with its secret is
+    never taken as another platform's."""
+
+    def bound(endpoint: Endpoint) -> Endpoint:
+        return lambda request, params, ports, settings: endpoint(
+            request, {"platform": platform}, ports, settings
+        )
+
+    path = f"{si.WEBHOOK_PATH}/{platform}"
+    routes = (Route("GET", path, bound(_verify)), Route("POST", path, bound(_webhook)))
+    return factories.Http(si.SYSTEM, routes)
+
+
+# `backoffice serve` answers all three paths on the inbox's table.
+ig_connector = _connector("instagram")
+fb_connector = _connector("facebook")
+wa_connector = _connector("whatsapp")
 labeler = factories.queue_consumer(si.SYSTEM)
 router = _route
 sla_sweeper = factories.tick(si.SYSTEM)

@@ -25,7 +25,11 @@ class LazySecrets(Mapping[str, str]):
         if name not in self._values:
             if name not in self._ids:
                 raise KeyError(name)
-            response = self._client().get_secret_value(SecretId=self._ids[name])
+            client = self._client()
+            try:
+                response = client.get_secret_value(SecretId=self._ids[name])
+            except client.exceptions.ResourceNotFoundException:
+                raise KeyError(name) from None  # declared by a stack, never given a value yet
             self._values[name] = response["SecretString"]
         return self._values[name]
 

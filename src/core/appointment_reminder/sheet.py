@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from attrs import frozen
 from dateutil import parser as date_parser
 
 from backoffice.core.appointment_reminder.documents import Rules
-from backoffice.core.business_time import local_at
+from backoffice.core.business_time import BAD_ZONE, local_at
 from backoffice.core.problems import Problem
 from backoffice.core.sheet import (
     RawRow,
@@ -150,7 +150,7 @@ def _status(text: str, problem: RowReport) -> str:
 def _zone(name: str, problem: RowReport) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except BAD_ZONE:
         problem(
             "timezone", "unknown timezone; expected a name like Asia/Singapore; this row is skipped"
         )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
-from backoffice.core.business_time import local_at
+from backoffice.core.business_time import BAD_ZONE, local_at
 from backoffice.core.problems import Problem
 from backoffice.core.sheet import (
     RawRow,
@@ -83,7 +83,7 @@ def _parse_row(
     zone = values.get("timezone") or timezone
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except BAD_ZONE:
         problem("timezone", "unknown timezone; expected a name like Asia/Singapore; skipped")
         return None
     email = values.get("email", "")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
+from backoffice.core.business_time import BAD_ZONE
 from backoffice.core.onboarding_guide.plan import SKEW
 from backoffice.core.onboarding_guide.sheet import parse_moment
 from backoffice.core.sheet import is_email, is_slack_user
@@ -110,5 +111,5 @@ def _moment_errors(text: str, zone: ZoneInfo, now: datetime) -> list[FieldError]
 def _zone(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except BAD_ZONE:
         return None

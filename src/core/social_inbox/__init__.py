@@ -18,6 +18,7 @@ from backoffice.core.social_inbox.labels import (
     keyword_label,
     label_prompt,
     read_label,
+    with_urgent_words,
 )
 from backoffice.core.social_inbox.roster import (
     COLUMNS,
@@ -106,4 +107,5 @@ __all__ = [
     "signature_valid",
     "thread_id_for",
     "unknown_teams",
+    "with_urgent_words",
 ]

@@ -36,8 +36,24 @@ class Label:
     source: str = "model"  # model | keywords | fallback
 
 
-def label_prompt(text: str, topics: Collection[str]) -> str:
-    return f"Topics: {', '.join(sorted(topics))}\n\nThe message:\n{text}"
+def label_prompt(text: str, rules: Rules) -> str:
+    """The taxonomy with the words the owner gave each topic, and what makes a message urgent."""
+    topics = "\n".join(
+        f"- {t.name}: {', '.join(t.keywords) or 'anything no other topic covers'}"
+        for t in rules.topics.values()
+    )
+    urgent = ", ".join(rules.urgent_words) or "nothing in particular"
+    return (
+        f"Topics, with words that point to them:\n{topics}\n\n"
+        f"Urgent when it says: {urgent}\n\nThe message:\n{text}"
+    )
+
+
+def with_urgent_words(label: Label, text: str, rules: Rules) -> Label:
+    """An urgent word the owner listed makes the message urgent, whatever the model said."""
+    if label.urgency == "urgent" or keyword_label(text, rules).urgency != "urgent":
+        return label
+    return Label(label.topic, "urgent", label.language, label.summary, label.source)
 
 
 def read_label(answer: str, topics: Collection[str]) -> Label | str:

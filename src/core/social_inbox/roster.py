@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
-from backoffice.core.business_time import DAY_NAMES, CalendarError, parse_clock
+from backoffice.core.business_time import BAD_ZONE, DAY_NAMES, CalendarError, parse_clock
 from backoffice.core.problems import Problem
 from backoffice.core.sheet import RawRow, RowReport, Table, is_email, is_slack_user, parse_table
 
@@ -120,7 +120,7 @@ def _teammate(row: RawRow, problem: RowReport, default_zone: str) -> Teammate | 
     zone = values.get("timezone") or default_zone
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except BAD_ZONE:
         problem("timezone", "unknown timezone; expected a name like Asia/Singapore; skipped")
         return None
     try:

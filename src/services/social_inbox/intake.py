@@ -97,13 +97,13 @@ def labeled(model: Model | None, text: str, rules: si.Rules) -> si.Label:
     topics = tuple(rules.topics)
     for _ in range(2):
         try:
-            answer = model.complete(si.LABEL_INSTRUCTIONS, si.label_prompt(text, topics))
+            answer = model.complete(si.LABEL_INSTRUCTIONS, si.label_prompt(text, rules))
         except Exception:  # the model failing is the fallback's case, never the message's
             continue
         label = si.read_label(answer, topics)
         if isinstance(label, si.Label):
-            return label
-    return si.fallback(text)
+            return si.with_urgent_words(label, text, rules)
+    return si.with_urgent_words(si.fallback(text), text, rules)
 
 
 def _mid_key(message: si.Incoming) -> str:

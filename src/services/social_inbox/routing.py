@@ -102,7 +102,8 @@ def assignment_write(thread: si.Thread, routed: si.Routed, now: datetime) -> Wri
     item = {
         "thread_id": thread.thread_id,
         "assigned_at": f"{stamp(now)}#{thread.version}",
-        "assignee": routed.assignee,
+        # Left out while queued: DynamoDB refuses a null key of the by-assignee index.
+        **({"assignee": routed.assignee} if routed.assignee else {}),
         "team": routed.team,
         "reason": routed.reason,
         "sla_due": thread.sla_due.isoformat() if thread.sla_due else None,
