@@ -109,8 +109,8 @@ class InboxMachine(RuleBasedStateMachine):
         holidays = calendar_for(self.shop.settings, now).holidays
         rows = self.shop.tables.data["siu-assignments"]
         for key in set(rows) - before:
-            mate = docs.teammate(rows[key]["assignee"] or "")
-            if rows[key]["assignee"] is not None:
+            mate = docs.teammate(rows[key].get("assignee") or "")
+            if rows[key].get("assignee") is not None:
                 assert mate is not None and mate.status == "active", rows[key]
                 assert mate.working(now, holidays), (rows[key], now)
 
