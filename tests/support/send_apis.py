@@ -94,6 +94,12 @@ class SendApis(StandIn):
 
     def respond(self, request: Request) -> Answer:
         version, business, *edge = request.path.strip("/").split("/")
+        if business == "me":  # Graph's `me`: the Page the token was issued for
+            token = request.query.get("access_token") or request.bearer
+            found = next((b for b, t in self.tokens.items() if t == token), None)
+            if found is None:
+                return self._bad_token("instagram", token)
+            business = found
         platform = BUSINESSES.get(business)
         if (request.method, version, edge) != ("POST", self.version, ["messages"]) or not platform:
             message = f"Unsupported post request. Object with ID '{business}' does not exist."

@@ -2,8 +2,8 @@
 messages` whatever the platform:
 
 - Facebook: Messenger's Send API for the Page (business_id the Page id, the customer a PSID);
-- Instagram: the same Send API for the Facebook Page linked to the professional account
-  (business_id that Page's id, the customer an IGSID);
+- Instagram: the same Send API for the Facebook Page linked to the professional account, at
+  `me` (the Page the token is for: the webhook names the Instagram account, not the Page);
 - WhatsApp: the Cloud API for the business phone number (business_id its phone number id, the
   customer a WhatsApp id), as text or as an approved template.
 
@@ -87,7 +87,7 @@ class MetaReplies:
         if refusal:
             raise ReplyRefused(refusal)
         token = self._token(reply.platform)
-        url = f"{self.graph_base}/{quote(reply.business_id, safe='')}/messages"
+        url = f"{self.graph_base}{send_path(reply)}"
         # In the header, which Graph takes as well as access_token: in the query string the
         # token would land in httpx's request log.
         headers = {"Authorization": f"Bearer {token}"}
@@ -105,6 +105,13 @@ class MetaReplies:
         if not token:
             raise ReplyRefused(f"{NAMES[platform]}: no access token is set up for replies")
         return token
+
+
+def send_path(reply: Reply) -> str:
+    """`/{id}/messages`; Instagram's at `me`, the Page its token was issued for (a webhook
+    names the Instagram account, which the Send API does not take)."""
+    node = "me" if reply.platform == "instagram" else reply.business_id
+    return f"/{quote(node, safe='')}/messages"
 
 
 def refusal_of(reply: Reply) -> str:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import quote
 
 from attrs import field, frozen
 
 from backoffice.adapters.local.outbox import deliver_once, json_key
-from backoffice.adapters.replies.meta import refusal_of, request_body
+from backoffice.adapters.replies.meta import refusal_of, request_body, send_path
 from backoffice.ports.replies import Replied, Reply, ReplyRefused
 
 SUFFIX = ".json"
@@ -44,7 +43,7 @@ def _record(reply: Reply) -> bytes:
         "idempotency_key": reply.idempotency_key,
         "request": {
             "method": "POST",
-            "path": f"/{quote(reply.business_id, safe='')}/messages",
+            "path": send_path(reply),
             "json": request_body(reply),
         },
     }
