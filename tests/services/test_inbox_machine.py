@@ -8,7 +8,7 @@ changes, threads closed, clock jumps and injected faults:
 - every load counter equals its teammate's open threads;
 - after a tick nobody eligible is left while a thread of their team waits, and nobody away
   or off-hours took a thread;
-- nothing is ever sent to a customer (the model writes labels only);
+- only what a teammate wrote goes to a customer (the model writes labels only);
 - every placement and routing is audited.
 """
 
@@ -19,6 +19,7 @@ import io
 import json
 import os
 from collections import Counter
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,7 @@ class InboxMachine(RuleBasedStateMachine):
         self.serial = 0
         self.statuses = {row.split(",")[0]: "active" for row in ROSTER}
         self.capacities: dict[str, int] = {}
+        self.replied: list[str] = []  # what teammates wrote
 
     # --- the platforms -----------------------------------------------------------------------
 
@@ -151,6 +153,48 @@ class InboxMachine(RuleBasedStateMachine):
         except InjectedFault:
             return
 
+    def _session(self, who: str) -> Any:
+        from backoffice.services.social_inbox.inbox import Session
+
+        mate = self._docs().teammate(who)
+        return Session(f"s-{who}", mate) if mate is not None else None
+
+    @precondition(lambda self: self._open())
+    @rule(
+        data=st.data(),
+        who=st.sampled_from(["mei", "ravi", "dev"]),
+        to=st.sampled_from(["mei", "ravi", "dev", "lena"]),
+    )
+    def a_teammate_reassigns_or_takes(self, data: st.DataObject, who: str, to: str) -> None:
+        from backoffice.services.social_inbox import inbox
+
+        thread = data.draw(st.sampled_from(self._open()))
+        session = self._session(who)
+        if session is None:
+            return
+        try:
+            if thread.queued:
+                inbox.take(self.shop.ports, self.shop.settings, session, thread.thread_id)
+            else:
+                inbox.reassign_to(
+                    self.shop.ports, self.shop.settings, session, thread.thread_id, to
+                )
+        except InjectedFault:
+            return
+
+    @precondition(lambda self: self._open())
+    @rule(data=st.data(), text=st.sampled_from(["On its way.", "Refunded."]))
+    def a_teammate_replies(self, data: st.DataObject, text: str) -> None:
+        from backoffice.services.social_inbox import inbox
+
+        thread = data.draw(st.sampled_from(self._open()))
+        session = self._session("mei")
+        if session is None:
+            return
+        self.replied.append(text)  # a teammate's words, whatever becomes of them
+        with suppress(InjectedFault):
+            inbox.reply(self.shop.ports, self.shop.settings, session, thread.thread_id, text)
+
     @rule(fault=st.sampled_from(FAULTY))
     def a_fault(self, fault: tuple[str, str]) -> None:
         port, method = fault
@@ -221,8 +265,11 @@ class InboxMachine(RuleBasedStateMachine):
         assert stored == self._counted()
 
     @invariant()
-    def nothing_reaches_a_customer(self) -> None:
-        assert all(m.direction == "in" for t in self._threads() for m in t.messages)
+    def only_teammates_words_reach_a_customer(self) -> None:
+        """The model labels; what goes to a customer is what a teammate wrote, by the platform."""
+        outgoing = [m.text for t in self._threads() for m in t.messages if m.direction == "out"]
+        assert all(text in self.replied for text in outgoing), outgoing
+        assert all(r.text in self.replied for r in self.shop.replies.sent)
         assert not [n for n in self.shop.chat.posted if n.to in CUSTOMERS]
         assert not [m for m in self.shop.mailer.sent if set(m.to) & set(CUSTOMERS)]
 

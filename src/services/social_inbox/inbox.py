@@ -279,24 +279,28 @@ def _unsendable(window: si.Window, text: str, template: str, rules: si.Rules) ->
 def _record_reply(
     ports: Ports, thread: si.Thread, said: si.Said, now: datetime, session: Session
 ) -> None:
-    """The reply is out: appended and audited, re-read if the thread moved meanwhile."""
-    for attempt in range(3):
-        current = get_thread(ports.tables, thread.thread_id) or thread
-        after = evolve(current, messages=(*current.messages, said), version=current.version + 1)
-        audit = audit_write(
-            after,
-            now,
-            "replied",
-            {"message": said.platform_message_id},
-            f"reply-{after.version}",
-            session.teammate.assignee,
-        )
+    """The reply is out, so it is recorded however the store hiccups (a few tries, re-read
+    each time): unrecorded, the teammate would send it again."""
+    for attempt in range(RECORD_TRIES):
         try:
+            current = get_thread(ports.tables, thread.thread_id) or thread
+            after = evolve(current, messages=(*current.messages, said), version=current.version + 1)
+            audit = audit_write(
+                after,
+                now,
+                "replied",
+                {"message": said.platform_message_id},
+                f"reply-{after.version}",
+                session.teammate.assignee,
+            )
             ports.tables.transact([thread_write(current, after), audit])
             return
-        except ConditionFailed:
-            if attempt == 2:
+        except Exception:
+            if attempt == RECORD_TRIES - 1:
                 raise
+
+
+RECORD_TRIES = 5
 
 
 def reassign_to(
@@ -309,6 +313,8 @@ def reassign_to(
         return Done(False, "That thread is not open in your team.")
     if target is None or thread.team not in target.teams:
         return Done(False, f"{assignee} is not on the {thread.team} team.")
+    if target.assignee == thread.assignee:
+        return Done(False, f"It is already with {target.name}.")
     now = local_now(ports.clock, settings)
     routed = si.Routed(target.assignee, thread.team, f"reassigned by {session.teammate.assignee}")
     due = thread.sla_due or sla_due(settings, docs.rules, thread.label.urgency, now)

@@ -89,9 +89,10 @@ def reassign(
         assignment_write(after, routed, now),
         audit_write(after, now, "reassigned", said, f"route-{after.version}", by),
     ]
-    if thread.assignee is not None:
+    moved = thread.assignee != routed.assignee  # to the same teammate, the counts stay
+    if moved and thread.assignee is not None:
         writes.append(load_write(thread.assignee, counts.get(thread.assignee, 0), -1))
-    if routed.assignee is not None:
+    if moved and routed.assignee is not None:
         writes.append(load_write(routed.assignee, counts.get(routed.assignee, 0), +1))
     ports.tables.transact(writes)
     return after
