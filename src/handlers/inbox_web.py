@@ -23,6 +23,7 @@ from backoffice.services.social_inbox import inbox as service
 BASE = service.INBOX_PATH
 SESSION_COOKIE, BROWSER_COOKIE = "siu_session", "siu_browser"
 
+PLATFORMS = {"facebook": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp"}
 SUMMARY_BY = {
     "model": "The model's summary",
     "keywords": "The message's first words (no model labels here)",
@@ -158,7 +159,7 @@ def _rows(threads: list[core.Thread], zone: str) -> list[dict[str, Any]]:
             "due": _local(t.sla_due, zone),
             "topic": t.label.topic,
             "urgent": t.label.urgency == "urgent",
-            "platform": t.platform,
+            "platform": PLATFORMS.get(t.platform, t.platform),
             "summary": t.label.summary or "(no summary)",
         }
         for t in threads
@@ -226,7 +227,7 @@ def _thread(
     docs = load_documents(ports.blobs, settings)
     view = {
         "thread_id": thread.thread_id,
-        "platform": thread.platform,
+        "platform": PLATFORMS.get(thread.platform, thread.platform),
         "team": thread.team,
         "urgent": thread.label.urgency == "urgent",
         "topic": thread.label.topic,
@@ -254,7 +255,7 @@ def _thread(
     return _page(
         200,
         "thread.html",
-        title=f"Thread with a {thread.platform} customer",
+        title=f"A thread on {PLATFORMS.get(thread.platform, thread.platform)}",
         thread=view,
         messages=messages,
         earlier=earlier,

@@ -181,10 +181,14 @@ def test_a_teammate_signs_in_finds_their_thread_and_answers_it(browser: Any, inb
     [wa] = [t for t in threads_of(workspace) if t["platform"] == "whatsapp"]
     page.goto(f"{base}/siu/inbox/t/{wa['thread_id']}")  # Ravi's, in Mei's team
     shot(page, "whatsapp-template")
+    assert fits_the_phone(page)
     text = page.inner_text("main")
     assert "within 24 hours" in text and page.locator("textarea").count() == 0
     assert page.get_by_label("Approved template").input_value() == "hours_update"
 
+    page.goto(f"{base}/siu/inbox/team")
+    shot(page, "team-queue")
+    assert fits_the_phone(page)
     page.goto(f"{base}/siu/inbox/admin")
     shot(page, "team")
     assert fits_the_phone(page) and "Ravi Kumar" in page.inner_text("main")
