@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from backoffice.core import social_inbox as core
@@ -30,9 +30,20 @@ SUMMARY_BY = {
     "fallback": "The message's first words (the model could not label it)",
 }
 Page = dict[str, Any]
-View = Callable[
-    [Request, Mapping[str, str], Ports, Settings, "service.Session", Mapping[str, str]], Page
-]
+
+
+class Visit(NamedTuple):
+    """One signed-in request, as every page and action of the inbox takes it."""
+
+    request: Request
+    params: Mapping[str, str]
+    ports: Ports
+    settings: Settings
+    session: service.Session
+    form: Mapping[str, str]
+
+
+View = Callable[[Visit], Page]
 
 
 def _cookies(request: Request) -> Mapping[str, str]:
@@ -91,8 +102,8 @@ def _signed_in(view: View) -> Endpoint:
                 return pages.message(
                     403, "Refused", "The form was out of date; nothing was changed."
                 )
-            return view(request, params, ports, settings, session, form)
-        return view(request, params, ports, settings, session, {})
+            return view(Visit(request, params, ports, settings, session, form))
+        return view(Visit(request, params, ports, settings, session, {}))
 
     return endpoint
 
@@ -166,15 +177,8 @@ def _rows(threads: list[core.Thread], zone: str) -> list[dict[str, Any]]:
     ]
 
 
-def _mine(
-    request: Request,
-    params: Mapping[str, str],
-    ports: Ports,
-    settings: Settings,
-    session: service.Session,
-    form: Mapping[str, str],
-) -> Page:
-    rows = _rows(service.my_queue(ports, session), session.teammate.zone)
+def _mine(visit: Visit) -> Page:
+    rows = _rows(service.my_queue(visit.ports, visit.session), visit.session.teammate.zone)
     return _page(
         200,
         "queue.html",
@@ -183,20 +187,13 @@ def _mine(
         take=False,
         caption="Assigned to you, the nearest target first.",
         empty="Nothing is waiting for you.",
-        flash=request.query.get("said", ""),
-        **_context(session, settings),
+        flash=visit.request.query.get("said", ""),
+        **_context(visit.session, visit.settings),
     )
 
 
-def _team(
-    request: Request,
-    params: Mapping[str, str],
-    ports: Ports,
-    settings: Settings,
-    session: service.Session,
-    form: Mapping[str, str],
-) -> Page:
-    rows = _rows(service.team_queue(ports, session), session.teammate.zone)
+def _team(visit: Visit) -> Page:
+    rows = _rows(service.team_queue(visit.ports, visit.session), visit.session.teammate.zone)
     return _page(
         200,
         "queue.html",
@@ -205,26 +202,19 @@ def _team(
         take=True,
         caption="Waiting for someone in your teams.",
         empty="Nobody is waiting.",
-        flash=request.query.get("said", ""),
-        **_context(session, settings),
+        flash=visit.request.query.get("said", ""),
+        **_context(visit.session, visit.settings),
     )
 
 
-def _thread(
-    request: Request,
-    params: Mapping[str, str],
-    ports: Ports,
-    settings: Settings,
-    session: service.Session,
-    form: Mapping[str, str],
-) -> Page:
+def _thread(visit: Visit) -> Page:
     from backoffice.services.social_inbox.state import get_thread
 
-    thread = get_thread(ports.tables, params["thread_id"])
-    if thread is None or not service.visible(session, thread):
+    thread = get_thread(visit.ports.tables, visit.params["thread_id"])
+    if thread is None or not service.visible(visit.session, thread):
         return pages.message(404, "Not found", "No such thread in your teams.")
-    zone = session.teammate.zone
-    docs = load_documents(ports.blobs, settings)
+    zone = visit.session.teammate.zone
+    docs = load_documents(visit.ports.blobs, visit.settings)
     view = {
         "thread_id": thread.thread_id,
         "platform": PLATFORMS.get(thread.platform, thread.platform),
@@ -248,10 +238,10 @@ def _thread(
             "topic": e.label.topic,
             "status": e.status,
         }
-        for e in service.earlier_threads(ports, thread)
+        for e in service.earlier_threads(visit.ports, thread)
     ]
-    window = core.reply_window(thread, ports.clock.now())
-    said = request.query.get("said", "")
+    window = core.reply_window(thread, visit.ports.clock.now())
+    said = visit.request.query.get("said", "")
     return _page(
         200,
         "thread.html",
@@ -263,23 +253,16 @@ def _thread(
         templates=docs.rules.whatsapp_templates,
         teammates=service.teammates_of(docs, thread),
         flash=said,
-        problem=request.query.get("problem") == "1",
-        **_context(session, settings),
+        problem=visit.request.query.get("problem") == "1",
+        **_context(visit.session, visit.settings),
     )
 
 
-def _admin(
-    request: Request,
-    params: Mapping[str, str],
-    ports: Ports,
-    settings: Settings,
-    session: service.Session,
-    form: Mapping[str, str],
-) -> Page:
-    if not session.teammate.admin:
+def _admin(visit: Visit) -> Page:
+    if not visit.session.teammate.admin:
         return pages.message(403, "Admins only", "Ask an admin to look at the team.")
-    docs = load_documents(ports.blobs, settings)
-    counts = loads(ports.tables)
+    docs = load_documents(visit.ports.blobs, visit.settings)
+    counts = loads(visit.ports.tables)
     roster = [
         {
             "name": m.name,
@@ -295,7 +278,13 @@ def _admin(
         }
         for m in docs.roster
     ]
-    return _page(200, "admin.html", title="The team", roster=roster, **_context(session, settings))
+    return _page(
+        200,
+        "admin.html",
+        title="The team",
+        roster=roster,
+        **_context(visit.session, visit.settings),
+    )
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -309,28 +298,30 @@ def _back_to(path: str, done: service.Done) -> Page:
 
 
 def _act(action: str) -> Endpoint:
-    def view(
-        request: Request,
-        params: Mapping[str, str],
-        ports: Ports,
-        settings: Settings,
-        session: service.Session,
-        form: Mapping[str, str],
-    ) -> Page:
-        thread_id = params["thread_id"]
+    def view(visit: Visit) -> Page:
+        thread_id = visit.params["thread_id"]
         here = f"{BASE}/t/{thread_id}"
         if action == "reply":
             done = service.reply(
-                ports, settings, session, thread_id, form.get("text", ""), form.get("template", "")
+                visit.ports,
+                visit.settings,
+                visit.session,
+                thread_id,
+                visit.form.get("text", ""),
+                visit.form.get("template", ""),
             )
         elif action == "take":
-            done = service.take(ports, settings, session, thread_id)
+            done = service.take(visit.ports, visit.settings, visit.session, thread_id)
         elif action == "reassign":
             done = service.reassign_to(
-                ports, settings, session, thread_id, form.get("assignee", "")
+                visit.ports,
+                visit.settings,
+                visit.session,
+                thread_id,
+                visit.form.get("assignee", ""),
             )
         else:
-            closed = close(ports, settings, thread_id, session.teammate.assignee)
+            closed = close(visit.ports, visit.settings, thread_id, visit.session.teammate.assignee)
             done = service.Done(closed is not None, "Closed." if closed else "It was not open.")
             here = BASE
         return _back_to(here, done)
@@ -339,29 +330,17 @@ def _act(action: str) -> Endpoint:
 
 
 def _status(status: str) -> Endpoint:
-    def view(
-        request: Request,
-        params: Mapping[str, str],
-        ports: Ports,
-        settings: Settings,
-        session: service.Session,
-        form: Mapping[str, str],
-    ) -> Page:
-        return _back_to(BASE, service.set_status(ports, settings, session, status))
+    def view(visit: Visit) -> Page:
+        return _back_to(
+            BASE, service.set_status(visit.ports, visit.settings, visit.session, status)
+        )
 
     return _signed_in(view)
 
 
-def _sign_out(
-    request: Request,
-    params: Mapping[str, str],
-    ports: Ports,
-    settings: Settings,
-    session: service.Session,
-    form: Mapping[str, str],
-) -> Page:
-    service.end_session(ports, session)
-    return _redirect(BASE, _cookie(settings, SESSION_COOKIE, "", 0))
+def _sign_out(visit: Visit) -> Page:
+    service.end_session(visit.ports, visit.session)
+    return _redirect(BASE, _cookie(visit.settings, SESSION_COOKIE, "", 0))
 
 
 ROUTES = (
