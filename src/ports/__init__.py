@@ -1,6 +1,6 @@
 """The interfaces services depend on. Adapters satisfy them structurally (typing.Protocol)."""
 
-from backoffice.core.social_scheduler.checks import ImageFacts
+from backoffice.core.images import ImageFacts
 from backoffice.ports.bundle import Ports
 from backoffice.ports.messaging import (
     Attachment,

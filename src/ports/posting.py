@@ -13,7 +13,7 @@ from typing import Protocol
 from attrs import frozen
 
 # The core decides with it; the Images adapter reads it from the bytes.
-from backoffice.core.social_scheduler.checks import ImageFacts
+from backoffice.core.images import ImageFacts
 
 
 @frozen

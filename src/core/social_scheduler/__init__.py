@@ -9,9 +9,9 @@ images' facts and `now`. Nothing is posted without the approved flag.
 - `actions`: approve, hold, send now; `reports`: the digest and the recap's facts.
 """
 
+from backoffice.core.images import ImageFacts
 from backoffice.core.social_scheduler.actions import ACTIONS, apply_action
 from backoffice.core.social_scheduler.checks import (
-    ImageFacts,
     counted_length,
     describe_problems,
     link_count,

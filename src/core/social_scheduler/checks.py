@@ -7,23 +7,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-from attrs import frozen
-
+from backoffice.core.images import ImageFacts
 from backoffice.core.social_scheduler.rules import ChannelRules, Rules
 from backoffice.core.social_scheduler.sheet import Post
 from backoffice.core.text import slack_escaped
 
 _LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-
-
-@frozen
-class ImageFacts:
-    """What an image really is, read from its bytes (never from its file name)."""
-
-    content_type: str  # "" when the bytes are no image
-    size: int  # bytes
-    width: int = 0
-    height: int = 0
 
 
 def counted_length(text: str, kind: str) -> int:

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from attrs import frozen
 
 from backoffice.core.business_time import Calendar, local_at, next_allowed
+from backoffice.core.images import ImageFacts
 from backoffice.core.keys import move_key
 from backoffice.core.problems import Problem
-from backoffice.core.social_scheduler.checks import ImageFacts, describe_problems, post_problems
+from backoffice.core.social_scheduler.checks import describe_problems, post_problems
 from backoffice.core.social_scheduler.rules import PostingRules, Rules
 from backoffice.core.social_scheduler.sheet import PREFIX, SHEET_FILE, Post
 from backoffice.core.vocabulary import Move, Plan
