@@ -54,6 +54,10 @@ def calendar_sync(system: System, ports: Ports, settings: Settings) -> dict[str,
     return {"proposed": len(proposed)}
 
 
+# SES writes this object when a receipt rule is created, to show it can write to the bucket.
+SES_SETUP_NOTICE = "AMAZON_SES_SETUP_NOTIFICATION"
+
+
 def intake_ses_parser(
     event: Mapping[str, Any], system: System, ports: Ports, settings: Settings
 ) -> dict[str, Any]:
@@ -90,10 +94,13 @@ def intake_ses_parser(
             source += f" ({extracted.subject!r})"
         proposals.propose(ports, settings, system, pid, result.proposal, source, result.problems)
 
-    outcomes = []
+    outcomes: list[dict[str, Any]] = []
     for record in event.get("Records", []):
         if "s3" in record:
             key = unquote_plus(record["s3"]["object"]["key"])
+            if key.rsplit("/", 1)[-1] == SES_SETUP_NOTICE:
+                outcomes.append({"message": key, "skipped": "SES's setup notice, no mail"})
+                continue
             waiting = mail_intake.received(
                 ports.tables,
                 table,

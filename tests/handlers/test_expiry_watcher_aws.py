@@ -4,6 +4,7 @@ EventBridge Scheduler, then the owner's link through the ack handler -> DynamoDB
 from __future__ import annotations
 
 import base64
+import copy
 import email
 import email.policy
 import json
@@ -323,6 +324,15 @@ def test_a_forwarded_email_with_a_pdf_waits_for_textract_then_is_proposed(
     arrival["Records"][0]["s3"]["object"]["key"] = "inbound/msg+1"
 
     with freeze_time("2026-12-01 15:00:00"):
+        setup = copy.deepcopy(arrival)  # what SES writes when the receipt rule is created
+        setup["Records"][0]["s3"]["object"]["key"] = "inbound/AMAZON_SES_SETUP_NOTIFICATION"
+        skipped = handlers.intake_ses_parser(setup, None)["outcomes"]
+        assert skipped == [
+            {
+                "message": "inbound/AMAZON_SES_SETUP_NOTIFICATION",
+                "skipped": "SES's setup notice, no mail",
+            }
+        ]
         first = handlers.intake_ses_parser(arrival, None)
         assert first["outcomes"] == [{"message": "inbound/msg 1", "waiting_for": 1}]
         assert sent_mail() == []
