@@ -14,7 +14,7 @@ from typing import Any
 from attrs import frozen
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import lanes, links, web
+from backoffice.handlers import lanes, links, metrics, web
 from backoffice.handlers.logs import log
 from backoffice.ports import Ports
 from backoffice.services.engine import Delivery
@@ -30,10 +30,17 @@ def wired(system: System) -> tuple[Ports, Settings]:
 
 
 def tick(system: System) -> Handler:
-    """The schedule's tick: decide the moves and put them on the bus."""
+    """The schedule's tick: decide the moves and put them on the bus. Every run counts
+    `TickFailed`, 0 or 1, so its alarm reads a fed metric from the first day on."""
 
     def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
-        result = system.tick(*wired(system))
+        with metrics.invocation(system.prefix):
+            try:
+                result = system.tick(*wired(system))
+            except Exception:
+                metrics.count(metrics.TICK_FAILED)
+                raise
+            metrics.count(metrics.TICK_FAILED, 0)
         for problem in result.problems:
             log("sheet_problem", system=system.name, **problem.as_json())
         counts = {"moves": len(result.plan.moves), "problems": len(result.problems)}
@@ -51,9 +58,13 @@ def dispatch(system: System) -> Handler:
         detail = event.get("move") or event.get("detail")
         if not isinstance(detail, Mapping):
             raise ValueError("dispatch expects an EventBridge event with a detail, or a move")
-        delivery = system.dispatch(*wired(system), detail)
+        with metrics.invocation(system.prefix):
+            delivery = system.dispatch(*wired(system), detail)
+            metrics.count_delivery(delivery.status, delivery.channel)
         until = delivery.until.isoformat() if delivery.until else None
-        log("dispatch", key=delivery.key, status=delivery.status, until=until, error=delivery.error)
+        # No empty "error" field: the log filter counts the lines that say "error".
+        failed = {"error": delivery.error} if delivery.error else {}
+        log("dispatch", key=delivery.key, status=delivery.status, until=until, **failed)
         return {"status": delivery.status, "key": delivery.key}
 
     return handler
@@ -78,6 +89,9 @@ def queue_consumer(system: System) -> Handler:
                     "consume_failed", message_id=record.get("messageId"), error=type(error).__name__
                 )
                 failures.append({"itemIdentifier": record.get("messageId", "")})
+        with metrics.invocation(system.prefix):
+            metrics.count(metrics.LABELED, len(outcomes))
+            metrics.count(metrics.LABELER_FAILED, len(failures))
         log("consumed", system=system.name, outcomes=outcomes, failed=len(failures))
         return {"batchItemFailures": failures}
 
@@ -147,7 +161,8 @@ class Http:
     routes: tuple[web.Route, ...]
 
     def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
-        return self.answer(event, *wired(self.system))
+        with metrics.invocation(self.system.prefix):
+            return self.answer(event, *wired(self.system))
 
     def answer(self, event: Mapping[str, Any], ports: Ports, settings: Settings) -> dict[str, Any]:
         return web.routed(self.routes, event, ports, settings)

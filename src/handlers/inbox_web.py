@@ -12,11 +12,13 @@ from http.cookies import SimpleCookie
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from attrs import evolve, frozen
+
 from backoffice.core import social_inbox as core
 from backoffice.core.settings import Settings
-from backoffice.handlers import pages, web
+from backoffice.handlers import metrics, pages, web
 from backoffice.handlers.web import Endpoint, Request, Route
-from backoffice.ports import Ports
+from backoffice.ports import Ports, Replied, Replies, Reply
 from backoffice.services.social_inbox import close, load_documents, loads
 from backoffice.services.social_inbox import inbox as service
 
@@ -303,7 +305,7 @@ def _act(action: str) -> Endpoint:
         here = f"{BASE}/t/{thread_id}"
         if action == "reply":
             done = service.reply(
-                visit.ports,
+                _counting_replies(visit.ports),
                 visit.settings,
                 visit.session,
                 thread_id,
@@ -327,6 +329,25 @@ def _act(action: str) -> Endpoint:
         return _back_to(here, done)
 
     return _signed_in(view)
+
+
+@frozen
+class _CountedReplies:
+    """The platform's send API, each send that raises counted as `ReplyFailed`: the reply
+    did not reach the customer (refused for good or not, nothing was sent)."""
+
+    inner: Replies
+
+    def send(self, reply: Reply) -> Replied:
+        try:
+            return self.inner.send(reply)
+        except Exception:
+            metrics.count(metrics.REPLY_FAILED)
+            raise
+
+
+def _counting_replies(ports: Ports) -> Ports:
+    return evolve(ports, replies=_CountedReplies(ports.replies)) if ports.replies else ports
 
 
 def _status(status: str) -> Endpoint:

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import pages, slack_actions
+from backoffice.handlers import metrics, pages, slack_actions
 from backoffice.handlers.logs import log
 from backoffice.handlers.web import Request, Route
 from backoffice.ports import Ports
@@ -53,6 +53,8 @@ def _open(
 ) -> dict[str, Any]:
     token = request.query.get("t", "")
     view = link_set(system, path, token, settings).open(system, ports, settings, token)
+    if view.status >= 400:
+        metrics.count_refused_token(settings.secret(LINK_SECRET), token, ports.clock.now())
     return pages.link_page(view, path)
 
 
@@ -75,6 +77,7 @@ def _act(
     outcome = link_set(system, path, token, settings).act(system, ports, settings, answer)
     if not outcome.accepted:
         log("link_refused", path=path, status=outcome.status, request_id=request.request_id)
+        metrics.count_refused_token(settings.secret(LINK_SECRET), token, ports.clock.now())
     return pages.result(outcome)
 
 

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import factories
+from backoffice.handlers import factories, metrics
 from backoffice.handlers.logs import log
 from backoffice.handlers.web import Request, Route
 from backoffice.ports import Ports
 from backoffice.services import onboarding_guide as og
+from backoffice.services.onboarding_guide.bounces import Feedback
 
 
 def _enroll(
@@ -33,6 +34,8 @@ def _enroll(
         outcome=answer.body.get("status"),
         request_id=request.request_id,
     )
+    if answer.status == 401:  # the product's shared secret did not match
+        metrics.count(metrics.SIGNATURE_REJECTED)
     return _json(answer.status, answer.body)
 
 
@@ -50,6 +53,16 @@ ENROLL = (Route("POST", og.ENROLL_PATH, _enroll),)
 def _bounces(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """SES bounce and complaint notifications, one SNS record each. A record that is not an
     SES notification is logged and left: retrying it would not make it one."""
+    with metrics.invocation(og.SYSTEM.prefix):
+        outcomes = _feedback(event)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    log("bounces", **counts, customers=[o.customer_id for o in outcomes if o.customer_id])
+    return {"outcomes": counts}
+
+
+def _feedback(event: Mapping[str, Any]) -> list[og.Bounced]:
     ports, settings = factories.wired(og.SYSTEM)
     outcomes = []
     for record in event.get("Records", []):
@@ -60,11 +73,15 @@ def _bounces(event: Mapping[str, Any], context: object = None) -> dict[str, Any]
             continue
         if isinstance(notification, dict):
             outcomes += og.bounced(ports, settings, notification)
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    log("bounces", **counts, customers=[o.customer_id for o in outcomes if o.customer_id])
-    return {"outcomes": counts}
+            metrics.count(metrics.BOUNCED, _hard_bounces(notification))
+    return outcomes
+
+
+def _hard_bounces(notification: Mapping[str, Any]) -> int:
+    """The addresses a notification reports as hard-bounced: what SES's bounce rate counts
+    (soft bounces and complaints are not bounces there)."""
+    feedback = Feedback.of(notification)
+    return len(feedback.addresses) if feedback.kind == "bounce" and feedback.hard else 0
 
 
 enroll = factories.Http(og.SYSTEM, ENROLL)

@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import slack_requests, web
+from backoffice.handlers import metrics, slack_requests, web
 from backoffice.ports import Ports
+from backoffice.services.answers import LINK_SECRET
 from backoffice.services.links import LinkAnswer, LinkForm
 from backoffice.services.system import Links, System
 
@@ -58,6 +59,8 @@ def _button(
         return web.text_response(400, f"Unknown action {action!r}.")
     if links.asks(action):
         view = links.open(system, ports, settings, token)
+        if view.status >= 400:
+            _refused(token, ports, settings)
         if view.form is None:
             ports.chat.whisper(channel, user, view.message)
         else:
@@ -71,8 +74,14 @@ def _button(
     if result.accepted:
         ports.chat.update(message, result.message, by=user)
     else:
+        _refused(token, ports, settings)
         ports.chat.whisper(channel, user, result.message)
     return slack_requests.json_response({})
+
+
+def _refused(token: str, ports: Ports, settings: Settings) -> None:
+    """A button's link refused: counted as the same link from an e-mail would be."""
+    metrics.count_refused_token(settings.secret(LINK_SECRET), token, ports.clock.now())
 
 
 def _form_modal(system: System, links: Links, form: LinkForm, metadata: str) -> dict[str, Any]:
@@ -117,6 +126,7 @@ def _modal(
         answer = LinkAnswer(meta["t"], request.request_id, value=chosen, by=f"slack:{user}")
     result = links.act(system, ports, settings, answer)
     if not result.accepted:
+        _refused(meta["t"], ports, settings)
         block = "date_block" if "date_block" in values else next(iter(values), "date_block")
         return slack_requests.json_response(
             {"response_action": "errors", "errors": {block: result.message}}

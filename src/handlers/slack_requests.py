@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from backoffice.core.signing import slack_signature_valid
-from backoffice.handlers import web
+from backoffice.handlers import metrics, web
 from backoffice.handlers.logs import log
 
 
@@ -25,6 +25,7 @@ def verified_payload(request: web.Request, signing_secret: str, now: datetime) -
     signature = request.headers.get("x-slack-signature", "")
     if not slack_signature_valid(signing_secret, timestamp, request.body, signature, now):
         log("slack_signature_refused", path=request.path, request_id=request.request_id)
+        metrics.count(metrics.SIGNATURE_REJECTED)
         raise Refused(web.text_response(401, "Signature missing, wrong or stale."))
     try:
         payload = json.loads(request.form()["payload"])

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import factories, inbox_web
+from backoffice.handlers import factories, inbox_web, metrics
 from backoffice.handlers.logs import log
 from backoffice.handlers.web import Endpoint, Request, Route
 from backoffice.ports import Ports
@@ -21,6 +21,8 @@ def _verify(
     """GET: Meta's subscription handshake."""
     answer = si.handshake(settings, params["platform"], request.query)
     log("webhook_handshake", platform=params["platform"], status=answer.status)
+    if answer.status == 403:  # the subscription's verify token did not match
+        metrics.count(metrics.SIGNATURE_REJECTED)
     return _response(answer)
 
 
@@ -31,6 +33,9 @@ def _webhook(
     signature = request.headers.get("x-hub-signature-256", "")
     answer = si.receive(ports, settings, params["platform"], request.body, signature)
     log("webhook", platform=params["platform"], status=answer.status, **answer.counts)
+    if answer.status == 401:  # X-Hub-Signature-256 did not match the body
+        metrics.count(metrics.SIGNATURE_REJECTED)
+    metrics.count(metrics.MESSAGES_QUEUED, answer.counts.get("queued", 0))
     return _response(answer)
 
 

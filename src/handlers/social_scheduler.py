@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import factories
+from backoffice.handlers import factories, metrics
 from backoffice.handlers.logs import log
 from backoffice.handlers.web import Request, Route, binary_response, text_response
 from backoffice.ports import Ports
@@ -24,6 +24,8 @@ def _draft(
     secret = request.headers.get("x-webhook-secret", "")
     answer = ss.draft(ss.SYSTEM, ports, settings, secret, request.body)
     log("draft", status=answer.status, request_id=request.request_id)
+    if answer.status == 401:  # the shortcut's shared secret did not match
+        metrics.count(metrics.SIGNATURE_REJECTED)
     body = json.dumps(answer.body)
     return {
         "statusCode": answer.status,
