@@ -47,12 +47,6 @@ def _response(answer: si.Answer) -> dict[str, Any]:
     }
 
 
-def _route(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
-    """Route the threads waiting in a queue now (what the sweeper does every 5 minutes)."""
-    result = si.sweep(*factories.wired(si.SYSTEM))
-    return {"problems": len(result.problems)}
-
-
 WEBHOOKS = (
     Route("GET", f"{si.WEBHOOK_PATH}/{{platform}}", _verify),
     Route("POST", f"{si.WEBHOOK_PATH}/{{platform}}", _webhook),
@@ -78,8 +72,10 @@ ig_connector = _connector("instagram")
 fb_connector = _connector("facebook")
 wa_connector = _connector("whatsapp")
 labeler = factories.queue_consumer(si.SYSTEM)
-router = _route
 sla_sweeper = factories.tick(si.SYSTEM)
+# The seed's router, on demand: what the sweeper does every 5 minutes (queued threads to whoever
+# is free, breached ones to a backup), when an operator wants it now.
+router = sla_sweeper
 digest = factories.reports(si.SYSTEM)
 drive_sync = factories.drive_sync(si.SYSTEM)
 HTTP = factories.http(si.SYSTEM, (*WEBHOOKS, *inbox_web.ROUTES))

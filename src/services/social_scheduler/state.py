@@ -57,13 +57,6 @@ class Reading:
         return cls(settings.timezone, settings.dayfirst)
 
 
-def load_documents(blobs: Blobs, settings: Settings, images: frozenset[str] | None) -> Documents:
-    """A broken rules doc stops everything with its file and line; a bad row is a problem."""
-    return parsed_documents(
-        bytes_of(blobs, ss.SHEET_FILE), text_of(blobs, ss.RULES_FILE), Reading.of(settings), images
-    )
-
-
 @lru_cache(maxsize=2)
 def parsed_documents(
     sheet: bytes, rules_text: str, reading: Reading, images: frozenset[str] | None
@@ -95,8 +88,11 @@ def image_facts(
 
 
 def documents_of(ports: Ports, settings: Settings) -> Documents:
+    """The sheet (read once), the rules and which named images exist. A broken rules doc stops
+    everything with its file and line; a bad row is a problem, the others run."""
     sheet = bytes_of(ports.blobs, ss.SHEET_FILE)
-    return load_documents(ports.blobs, settings, image_names(ports.blobs, sheet))
+    rules = text_of(ports.blobs, ss.RULES_FILE)
+    return parsed_documents(sheet, rules, Reading.of(settings), image_names(ports.blobs, sheet))
 
 
 def load_state(tables: Tables, blocked: frozenset[str], post: ss.Post | None = None) -> ss.State:

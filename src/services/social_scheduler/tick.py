@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from attrs import evolve
 
 from backoffice.core import social_scheduler as ss
+from backoffice.core.business_time import Calendar
 from backoffice.core.keys import schedule_name
 from backoffice.core.settings import Settings
 from backoffice.ports import Button, ConditionFailed, Images, Ports, Posting
@@ -158,7 +159,7 @@ def _status(ports: Ports, post_id: str) -> ss.Status:
     return status_from_row(row) if row else ss.Status(post_id)
 
 
-def _still_due(post: ss.Post, status: ss.Status, move: ss.Move, calendar: Any) -> bool:
+def _still_due(post: ss.Post, status: ss.Status, move: ss.Move, calendar: Calendar) -> bool:
     """The gate, read at send time: approved in the sheet now, no approve, hold or send now
     since the move was decided, still on that channel, and (unless sent now on request) still
     at that minute."""
@@ -177,11 +178,8 @@ def _mark_sent_when_all_are(ports: Ports, post: ss.Post, status: ss.Status) -> N
     state = load_state(ports.tables, frozenset(), post)
     sends = [state.send(post.post_id, c) for c in post.channels]
     if all(s is not None and s.status == "sent" for s in sends):
-        _save(ports, _fresh(ports, status), evolve(_fresh(ports, status), state="sent"))
-
-
-def _fresh(ports: Ports, status: ss.Status) -> ss.Status:
-    return _status(ports, status.post_id)
+        current = _status(ports, status.post_id)  # another channel's sender may have moved it
+        _save(ports, current, evolve(current, state="sent"))
 
 
 def _flag(ports: Ports, settings: Settings, move: ss.Move) -> Delivery:
