@@ -372,3 +372,37 @@ def test_a_snooze_reminds_on_the_date_it_names() -> None:
     reminded = sent(ew.move_for(it, "reminder", 1, it.owner, 22), until)
     after = ew.State.of([alerted, reminded], [snoozed])
     assert moves_of(ew.plan_tick([it], after, RULES, NOW + timedelta(days=4))) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(items_strategy, st.integers(0, 60), st.sets(st.integers(0, 11)), st.booleans())
+def test_the_planner_skips_only_items_that_have_no_move(
+    items: list[ew.Item], offset: int, pinged: set[int], moved: bool
+) -> None:
+    """The planner's quick check of untouched rows decides as `item_moves` on each row would:
+    the same moves, in row order, whatever was sent before (and for chains since replaced)."""
+    now = NOW + timedelta(days=offset)
+    earlier = ew.plan_tick(items, EMPTY, RULES, NOW)
+    pings = [
+        sent(m, TODAY) for n, m in enumerate(earlier.moves) if n in pinged and m.kind != "escalate"
+    ]
+    if moved:  # some rows now show another expiry date than the one their pings were for
+        items = [
+            ew.Item(**{**i._asdict(), "expires_on": i.expires_on + timedelta(days=40)})
+            if n % 2
+            else i
+            for n, i in enumerate(items)
+        ]
+    state = ew.State.of(pings, ())
+    expected = [
+        m
+        for i in items
+        if not (status := ew.chain_status(state, i.chain_id)).archived
+        for m in ew.item_moves(i, status, RULES.chain_for(i.category), now.date())
+    ]
+    plan = ew.plan_tick(items, state, RULES, now)
+    assert list(plan.moves) == expected
+    current = {i.item_id: i.chain_id for i in items}
+    assert set(plan.archive) == {
+        p.chain_id for p in pings if p.item_id in current and current[p.item_id] != p.chain_id
+    }

@@ -102,3 +102,44 @@ def test_numbers_and_recipients() -> None:
     assert not is_email("a b@example.com") and not is_email("a@b@example.com")
     assert is_slack_user("U024BE7LH") and is_slack_user("W012A3CDE")
     assert not is_slack_user("u024be7lh") and not is_slack_user("C024BE7LH")
+
+
+def _dateutil_reading(text: str, dayfirst: bool) -> date | None:
+    """What dateutil makes of a numeric date: the reference the quick path must agree with."""
+    from dateutil import parser as date_parser
+
+    try:
+        return date_parser.parse(text, dayfirst=dayfirst, default=datetime(2000, 1, 1)).date()
+    except (ValueError, OverflowError):
+        return None
+
+
+@given(
+    st.integers(0, 40),
+    st.integers(0, 40),
+    st.integers(1000, 9999),
+    st.sampled_from("/.-"),
+    st.booleans(),
+    st.booleans(),
+)
+def test_numeric_dates_read_as_dateutil_reads_them(
+    first: int, second: int, year: int, separator: str, padded: bool, dayfirst: bool
+) -> None:
+    width = 2 if padded else 1
+    text = f"{first:0{width}d}{separator}{second:0{width}d}{separator}{year}"
+    expected = _dateutil_reading(text, dayfirst)
+    if expected is None:
+        with pytest.raises(ValueError, match="not a date"):
+            parse_date(text, dayfirst=dayfirst)
+    else:
+        assert parse_date(text, dayfirst=dayfirst) == expected
+
+
+@given(st.dates(date(1000, 1, 1), date(9999, 12, 31)))
+def test_a_numeric_date_that_reads_two_ways_is_refused_without_an_order(day: date) -> None:
+    text = f"{day.day:02d}/{day.month:02d}/{day.year}"
+    if day.day != day.month and day.day <= 12:
+        with pytest.raises(ValueError, match="reads two ways"):
+            parse_date(text, dayfirst=None)
+    else:
+        assert parse_date(text, dayfirst=None) == day

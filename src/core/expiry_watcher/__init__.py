@@ -58,6 +58,7 @@ from backoffice.core.expiry_watcher.sheet import (
     Item,
     chain_id,
     is_recipient,
+    parse_registry,
     parse_rows,
 )
 from backoffice.core.vocabulary import Action, Move, Plan, SheetWrite, Transition
@@ -110,6 +111,7 @@ __all__ = [
     "message_fields",
     "move_for",
     "owner_may_hear",
+    "parse_registry",
     "parse_rows",
     "plan_tick",
     "read_voice",

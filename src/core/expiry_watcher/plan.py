@@ -127,18 +127,44 @@ def plan_tick(items: Sequence[Item], state: State, rules: Rules, now: datetime) 
     today = now.date()
     moves: list[Move] = []
     problems: list[Problem] = []
+    touched, current = _touched(state), dict[str, str]()
+    chains, default, day = rules.chains, rules.chains["default"], today.toordinal()
     for item in items:
-        status = chain_status(state, item.chain_id)
-        if status.archived:
-            problems.append(_archived_problem(item, status))
-            continue
-        moves.extend(item_moves(item, status, rules.chain_for(item.category), today))
-    return Plan(tuple(moves), tuple(problems), superseded_chains(items, state))
+        # Most rows, most days: nothing was ever sent or answered for the item, and its act-by
+        # date is outside its first-alert and its escalation window. A few comparisons tell.
+        if item.item_id not in touched:
+            chain = chains.get(item.category, default)
+            days = item.expires_on.toordinal() - item.notice_days - day
+            first = (
+                chain.first_alert_days if item.first_alert_days is None else item.first_alert_days
+            )
+            if days > first and days > chain.escalate_days:
+                continue
+        else:
+            current[item.item_id] = item.chain_id
+        moves += _moves_or_problem(item, state, rules, today, problems)
+    return Plan(tuple(moves), tuple(problems), _superseded(current, state))
 
 
-def superseded_chains(items: Sequence[Item], state: State) -> tuple[str, ...]:
-    """Chains whose item now shows another expiry date: their rows go to the archive."""
-    current = {item.item_id: item.chain_id for item in items}
+def _moves_or_problem(
+    item: Item, state: State, rules: Rules, today: date, problems: list[Problem]
+) -> list[Move]:
+    status = chain_status(state, item.chain_id)
+    if status.archived:
+        problems.append(_archived_problem(item, status))
+        return []
+    return item_moves(item, status, rules.chain_for(item.category), today)
+
+
+def _touched(state: State) -> set[str]:
+    """The items anything was ever sent, answered or archived for."""
+    touched = {ping.item_id for pings in state.pings.values() for ping in pings}
+    touched |= {ack.item_id for acks in state.acks.values() for ack in acks}
+    return touched | {chain.rsplit("@", 1)[0] for chain in state.archived}
+
+
+def _superseded(current: Mapping[str, str], state: State) -> tuple[str, ...]:
+    """Of the chains pinged, those whose item's current chain (`current`, by item) is another."""
     return tuple(
         sorted(
             chain

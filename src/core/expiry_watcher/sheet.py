@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
-
-from attrs import frozen
+from functools import lru_cache, partial
+from typing import NamedTuple
 
 from backoffice.core.problems import Problem
 from backoffice.core.sheet import (
@@ -16,6 +15,7 @@ from backoffice.core.sheet import (
     is_slack_user,
     parse_date,
     parse_int,
+    parse_sheet,
     parse_table,
 )
 
@@ -34,8 +34,10 @@ OPTIONAL_COLUMNS = (
 COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 
 
-@frozen
-class Item:
+class Item(NamedTuple):
+    """One registry row, read. A frozen tuple rather than an attrs class: a registry makes one
+    per row, and a tuple is made in a third of the time."""
+
     item_id: str
     name: str
     expires_on: date
@@ -69,31 +71,49 @@ def parse_rows(
         table,
         REQUIRED_COLUMNS,
         "item_id",
-        lambda row, report: _parse_row(row, report, dayfirst, admin),
+        partial(_parse_row, dayfirst=dayfirst, admin=admin),
     )
 
 
-def _parse_row(row: RawRow, problem: RowReport, dayfirst: bool | None, admin: str) -> Item | None:
-    values = row.values
+def parse_registry(
+    body: bytes, *, dayfirst: bool | None, admin: str
+) -> tuple[list[Item], list[Problem]]:
+    """The registry's bytes as items, with the sheet's problems and the rows' (`parse_rows` of
+    `read_sheet`, a row at a time)."""
+    return parse_sheet(
+        body,
+        SHEET_FILE,
+        REQUIRED_COLUMNS,
+        "item_id",
+        partial(_parse_row, dayfirst=dayfirst, admin=admin),
+    )
+
+
+def _parse_row(
+    row: RawRow, problem: RowReport, *, dayfirst: bool | None, admin: str
+) -> Item | None:
+    get = row.values.get  # this runs once per row of sheets of 100k rows
     try:
-        expires_on = parse_date(values.get("expires_on", ""), dayfirst=dayfirst)
+        expires_on = parse_date(get("expires_on", ""), dayfirst=dayfirst)
     except ValueError as error:
         problem("expires_on", f"{error}; this row is skipped")
         return None
-    if not values.get("name"):
+    item_id, name = row.values["item_id"], get("name")
+    if not name:
         problem("name", "missing name; the item_id is used instead")
+    escalate_to = get("escalate_to")
     return Item(
-        item_id=values["item_id"],
-        name=values.get("name") or values["item_id"],
-        expires_on=expires_on,
-        owner=_owner(values.get("owner", ""), problem, admin),
-        line=row.line,
-        category=values.get("category") or "default",
-        notice_days=_days(values, "notice_days", problem) or 0,
-        first_alert_days=_days(values, "first_alert_days", problem),
-        escalate_to=_escalate_to(values.get("escalate_to", ""), problem),
-        link=values.get("link", ""),
-        notes=values.get("notes", ""),
+        item_id,
+        name or item_id,
+        expires_on,
+        _owner(get("owner", ""), problem, admin),
+        row.line,
+        get("category") or "default",
+        _days(get("notice_days"), "notice_days", problem) or 0,
+        _days(get("first_alert_days"), "first_alert_days", problem),
+        _escalate_to(escalate_to, problem) if escalate_to else None,
+        get("link", ""),
+        get("notes", ""),
     )
 
 
@@ -112,8 +132,7 @@ def _owner(owner: str, problem: RowReport, admin: str) -> str:
     return owner
 
 
-def _days(values: Mapping[str, str], column: str, problem: RowReport) -> int | None:
-    text = values.get(column, "")
+def _days(text: str | None, column: str, problem: RowReport) -> int | None:
     if not text:
         return None
     try:
@@ -134,5 +153,7 @@ def _escalate_to(value: str, problem: RowReport) -> str | None:
     return value or None
 
 
+@lru_cache(maxsize=4096)
 def is_recipient(value: str) -> bool:
+    """Cached: a registry names the same few owners on thousands of rows."""
     return is_email(value) or is_slack_user(value)

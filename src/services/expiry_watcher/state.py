@@ -12,10 +12,9 @@ from attrs import frozen
 from backoffice.core import expiry_watcher as ew
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.core.sheet import read_sheet
 from backoffice.ports import Blobs, Tables, TableSchema
 from backoffice.services.delivery import Slot
-from backoffice.services.documents import bytes_of, text_of
+from backoffice.services.documents import bytes_of, collector_paused, text_of
 from backoffice.services.system import Storage
 
 ACKS = TableSchema("ew-ack", "item_id", "ack_date")
@@ -54,14 +53,18 @@ def load_voice(blobs: Blobs) -> ew.Voice:
     return _voice(text_of(blobs, ew.VOICE_FILE))[0]
 
 
-@lru_cache(maxsize=2)
-def _items(
+def parse_items(
     sheet: bytes, dayfirst: bool | None, admin: str
 ) -> tuple[tuple[ew.Item, ...], tuple[Problem, ...]]:
-    """Parsed once per version of the sheet: every answer looks up one item."""
-    table, problems = read_sheet(sheet, ew.SHEET_FILE)
-    items, row_problems = ew.parse_rows(table, dayfirst=dayfirst, admin=admin)
-    return tuple(items), (*problems, *row_problems)
+    """The registry's items and its problems."""
+    with collector_paused():
+        items, problems = ew.parse_registry(sheet, dayfirst=dayfirst, admin=admin)
+    return tuple(items), tuple(problems)
+
+
+# Parsed once per version of the sheet: the tick, the digest and every dispatch and answer in
+# one process share it.
+_items = lru_cache(maxsize=2)(parse_items)
 
 
 @lru_cache(maxsize=2)
