@@ -148,7 +148,7 @@ def preview_workspace(workspace: Path, settings: Settings, start: datetime, days
     ports = fake_ports(clock, system.storage.all, InlineBus(lambda _, d: events.append(d)))
     # The sheet as the simulation sees it: the workspace's copy, in memory (a template's row,
     # a cleared approval flag stay inside the preview).
-    ports = evolve(ports, sheet=CsvSheet(ports.blobs, system.sheet.file))
+    ports = evolve(ports, sheet=CsvSheet(ports.blobs, system.sheet.file), rehearsal=True)
     tables, scheduler = cast(FakeTables, ports.tables), cast(FakeScheduler, ports.scheduler)
     _copy_state(workspace, system, tables, scheduler)
     require_documents(workspace, system)

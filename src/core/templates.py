@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -16,8 +17,10 @@ class TemplateError(ValueError):
     """A template that cannot be rendered; the message says which placeholder and why."""
 
 
-def _scan(template: str) -> list[tuple[str, str]]:
-    """Split into ("text", ...) and ("field", name) parts, or raise on malformed braces."""
+@lru_cache(maxsize=256)
+def _scan(template: str) -> tuple[tuple[str, str], ...]:
+    """Split into ("text", ...) and ("field", name) parts, or raise on malformed braces. Each
+    template is scanned once: a tick renders the same few for thousands of messages."""
     parts: list[tuple[str, str]] = []
     text: list[str] = []
     index = 0
@@ -50,7 +53,7 @@ def _scan(template: str) -> list[tuple[str, str]]:
             text.append(char)
             index += 1
     parts.append(("text", "".join(text)))
-    return parts
+    return tuple(parts)
 
 
 def placeholders(template: str) -> frozenset[str]:

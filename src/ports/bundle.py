@@ -33,3 +33,7 @@ class Ports:
     images: Images | None = None
     queue: Queue | None = None  # the work of an event-driven system (the inbox's messages)
     replies: Replies | None = None  # the inbox's teammates answering customers
+    # A preview's run: every move goes through its claim and its confirmation as a real run
+    # would, but a message to a person (email, Slack, SMS) is not written, since a preview
+    # shows who gets what and when, never the bodies. Posts still run their checks.
+    rehearsal: bool = False

@@ -100,7 +100,7 @@ def test_email_carries_an_ics_attachment_that_calendars_read(tmp_path: Path) -> 
     )
     [path] = tmp_path.iterdir()
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    assert message.get_body(("plain",)).get_content() == "See you then."
+    assert message.get_body(("plain",)).get_content() == "See you then.\n"  # text ends a line
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "appointment.ics"
     event = Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]

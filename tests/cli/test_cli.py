@@ -189,6 +189,27 @@ def test_preview_shows_the_timeline_and_writes_nothing(
     assert code == 0 and "Sent (" in out and "Problems (1)" in out
 
 
+def test_preview_builds_no_message(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preview shows who gets what and when: it signs no link and writes no message."""
+    import importlib
+
+    tick = importlib.import_module("backoffice.services.expiry_watcher.tick")
+
+    def refused(*_: object) -> None:
+        raise AssertionError("a preview built a message")
+
+    monkeypatch.setattr(tick, "action_links", refused)
+    monkeypatch.setattr(tick, "deliver_text", refused)
+    code, out, _ = run(capsys, "preview", "--workspace", str(workspace), "--days", "21", "--json")
+    assert code == 0
+    sends = json.loads(out)["sends"]
+    assert {("LIC-001", "first_alert"), ("LIC-001", "reminder")} <= {
+        (s["subject"], s["move"]) for s in sends
+    }
+
+
 @pytest.fixture
 def server(workspace: Path) -> Iterator[str]:
     from backoffice.cli.serve import make_server

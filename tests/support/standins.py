@@ -170,7 +170,9 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse_data:
             return self.refuse_data
-        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
+        # Stored as a mail store does (maildir, mbox): SMTP's CRLF line ends become the host's.
+        stored = envelope.content.replace(b"\r\n", b"\n")
+        parsed = email.message_from_bytes(stored, policy=default_policy)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         self.raw.append(envelope.original_content)
