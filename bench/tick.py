@@ -1,21 +1,33 @@
-"""How the expiry watcher's tick scales with the registry: 1k, 10k and 100k rows, 1 % of them due.
+"""The expiry watcher at 100k registry rows, 1 % of them due: each figure beside its floor.
 
-Measures, per size: parsing the sheet, `plan_tick` alone, and a full tick on the embedded backend
-(SQLite state, outbox files; due moves dispatched and delivered), with wall time, peak traced
-memory and the number of store calls. Run with `make bench`; results go to bench/RESULTS.md by hand.
+- parse: the sheet's bytes to items with their problems, as a tick reads it / floor:
+  `csv.DictReader` over the same text and `date.fromisoformat` of each row's date;
+- parse, dates written 12/01/2027 (the workspace's month-first order) / the same floor;
+- parse per row at 200k rows / per row at 10k rows (the parse is linear);
+- plan_tick / floor: a bare loop over the items comparing each act-by date with the window;
+- full local tick (a fresh process's: documents parsed, no cache) / floor: one read of the
+  sheet, one SQLite transaction per delivered move and one atomic write of each message's
+  bytes, with the embedded backend's journal settings;
+- the same tick on the digest day / the tick on another day (the digest reuses the parse);
+- 2,000 outbox e-mails built and written / the atomic writes of the same bytes;
+- `preview --days 30` / one parse plus thirty plans;
+- the tick's peak traced memory / the DictReader list's.
 
-    python bench/tick.py [--sizes 1000,10000,100000] [--repeat 3]
+    python bench/tick.py [--rows 100000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import csv
+import io
+import json
+import os
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -23,181 +35,242 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from attrs import evolve
+from common import Figure, counted, peak_memory, timed
 
-from backoffice.cli.running import run_tick
+from backoffice.adapters.local.outbox import OutboxMailer
+from backoffice.cli.running import preview_workspace, run_tick
 from backoffice.cli.workspace import write_example
 from backoffice.core import expiry_watcher as ew
-from backoffice.core.sheet import read_csv
 from backoffice.handlers.machine import local_ports
 from backoffice.handlers.wiring import read_settings
-from backoffice.ports import Ports
+from backoffice.ports import Button, Email
 from backoffice.services import expiry_watcher as service
+from backoffice.services.expiry_watcher import state as documents
 
+SYSTEM = "expiry-watcher"
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=NY)  # a Tuesday, inside business hours
+MONDAY = NOW - timedelta(days=1)
+RULES = ew.load_rules(
+    (Path(__file__).parents[1] / "src/cli/examples/expiry-watcher/rules.toml").read_text()
+)
 
 
-class Counting:
-    """Counts the calls made through a port, by method name."""
-
-    def __init__(self, inner: Any, counter: Counter[str], prefix: str) -> None:
-        self._inner, self._counter, self._prefix = inner, counter, prefix
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._inner, name)
-        if not callable(attribute):
-            return attribute
-
-        def tallied(*args: Any, **kwargs: Any) -> Any:
-            self._counter[f"{self._prefix}.{name}"] += 1
-            return attribute(*args, **kwargs)
-
-        return tallied
-
-
-def counted(ports: Ports, counter: Counter[str]) -> Ports:
-    """The same ports, counting the calls to the store (tables and blobs)."""
-    return evolve(
-        ports,
-        tables=Counting(ports.tables, counter, "tables"),
-        blobs=Counting(ports.blobs, counter, "blobs"),
-    )
-
-
-def registry(rows: int, today: date) -> str:
-    """`rows` items; every 100th is inside its first-alert window, the rest are far out."""
+def registry(rows: int, today: date, written: bool = False) -> str:
+    """`rows` items; every 100th is inside its first-alert window, the rest are far out. With
+    `written`, dates as a US sheet writes them (12/01/2027)."""
     lines = ["item_id,name,expires_on,owner,category,notice_days,link,notes"]
     for n in range(rows):
         days = 3 + n % 25 if n % 100 == 0 else 60 + n % 800
+        on = today + timedelta(days=days)
+        shown = f"{on:%m/%d/%Y}" if written else on.isoformat()
         owner = "U024BE7LH" if n % 200 == 0 else f"owner{n % 50}@example.com"
         lines.append(
-            f"IT-{n:06d},Document {n},{(today + timedelta(days=days)).isoformat()},"
-            f"{owner},,,https://docs.example.com/{n},"
+            f"IT-{n:06d},Document {n},{shown},{owner},,,https://docs.example.com/{n},"
+            + ("O'Brien's copy" if n % 7 == 0 else "")
         )
     return "\n".join(lines) + "\n"
 
 
-def timed(step: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
+def parse(body: bytes) -> tuple[tuple[ew.Item, ...], tuple[Any, ...]]:
+    return documents.parse_items(body, False, "ops@example.com")
+
+
+def parse_floor(body: bytes) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    for row in rows:
+        date.fromisoformat(row["expires_on"])
+    return rows
+
+
+def plan_floor(items: tuple[ew.Item, ...], today: date) -> list[ew.Item]:
+    reach = RULES.chains["default"].first_alert_days
+    day = today.toordinal()
+    return [i for i in items if i.expires_on.toordinal() - i.notice_days - day <= reach]
+
+
+def cold() -> None:
+    """Forget the parsed documents, as a new process (a new Lambda environment) would."""
+    documents._items.cache_clear()
+    documents._voice.cache_clear()
+
+
+def workspace_at(folder: Path, text: str, digest: bool) -> Path:
+    workspace = folder / "ew"
+    write_example(service.SYSTEM, workspace, NOW.date())
+    (workspace / "registry.csv").write_text(text)
+    if not digest:
+        toml = workspace / "backoffice.toml"
+        toml.write_text(toml.read_text().replace('digest_day = "Mon"', 'digest_day = "off"'))
+    return workspace
+
+
+def one_tick(text: str, now: datetime, digest: bool, counter: Counter[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = workspace_at(Path(folder), text, digest)
+        settings = read_settings(workspace)
+        events: list[dict[str, Any]] = []
+        ports = local_ports(workspace, settings, service.SYSTEM, lambda _t, d: events.append(d), now)
+        cold()
         started = time.perf_counter()
-        result = step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        deliveries, _ = run_tick(
+            service.SYSTEM, counted(ports, counter), settings, events, ports.scheduler.due  # type: ignore[attr-defined]
+        )
+        elapsed = time.perf_counter() - started
+        outbox = [p.read_bytes() for p in sorted((workspace / "outbox").iterdir())]
+        floor = tick_floor(Path(folder), workspace / "registry.csv", outbox)
+        sent = sum(1 for d in deliveries if d.status == "sent")
+        return {"tick": elapsed, "floor": floor, "sent": sent, "outbox": outbox}
 
 
-def peak_memory(step: Callable[[], Any]) -> float:
-    gc.collect()
-    tracemalloc.start()
-    step()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
+def tick_floor(folder: Path, sheet: Path, messages: list[bytes]) -> float:
+    """One read, one SQLite transaction per delivered move, one atomic write per message."""
+    started = time.perf_counter()
+    sheet.read_bytes()
+    db = sqlite3.connect(folder / "floor.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE sends (pk TEXT, sk TEXT, item TEXT, PRIMARY KEY (pk, sk))")
+    out = folder / "floor"
+    out.mkdir()
+    for n, body in enumerate(messages):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO sends VALUES (?, ?, ?)", (str(n), "sent", json.dumps({"n": n})))
+        db.execute("COMMIT")
+        atomic_write(out / f"{n}.eml", body)
+    db.close()
+    return time.perf_counter() - started
 
 
-def bench_size(rows: int, repeat: int) -> dict[str, Any]:
-    text = registry(rows, NOW.date())
-    rules = ew.load_rules(
-        (Path(__file__).parents[1] / "src/cli/examples/expiry-watcher/rules.toml").read_text()
+def atomic_write(path: Path, body: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent)
+    with os.fdopen(handle, "wb") as out:
+        out.write(body)
+    os.replace(temporary, path)
+
+
+def mails(count: int) -> tuple[float, float]:
+    """`count` e-mails built and written by the outbox, and the atomic writes of their bytes."""
+    links = tuple(
+        Button(a, a.title(), f"https://ops.example.com/ew/ack?t={'x' * 140}{a}", "t")
+        for a in ("renew", "snooze", "ack_only")
     )
+    emails = [
+        Email(
+            (f"owner{n % 50}@example.com",),
+            f"Document {n} expires in 20 days",
+            f"Hello,\n\nDocument {n} expires on 2026-12-21.\nPlease renew it by then.\n",
+            links,
+            idempotency_key=f"ew:IT-{n:06d}:2026-12-21:first_alert",
+        )
+        for n in range(count)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        mailer = OutboxMailer(Path(folder) / "outbox", "Backoffice <ops@example.com>")
+        (Path(folder) / "outbox").mkdir()
+        built, _ = timed(lambda: [mailer.send(e) for e in emails], 1)
+        bodies = [p.read_bytes() for p in (Path(folder) / "outbox").iterdir()]
+        (Path(folder) / "floor").mkdir()
+        floor, _ = timed(
+            lambda: [atomic_write(Path(folder) / "floor" / f"{n}", b) for n, b in enumerate(bodies)],
+            1,
+        )
+    return built, floor
 
-    def parse() -> list[ew.Item]:
-        table, _ = read_csv(text, "registry.csv")
-        return ew.parse_rows(table, dayfirst=False, admin="ops@example.com")[0]
 
-    parse_s, items = timed(parse, repeat)
+def preview(text: str, days: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = workspace_at(Path(folder), text, digest=True)
+        settings = read_settings(workspace)
+        before = sorted(p.name for p in workspace.rglob("*"))
+        cold()
+        took, report = timed(lambda: preview_workspace(workspace, settings, NOW, days), 1)
+        if sorted(p.name for p in workspace.rglob("*")) != before:
+            raise RuntimeError("the preview wrote to the workspace")
+        if not report.deliveries:
+            raise RuntimeError("the preview sent nothing")
+        return took
+
+
+def median_of(repeat: int, step: Callable[[], float]) -> float:
+    return statistics.median(step() for _ in range(repeat))
+
+
+def parse_figures(rows: int, repeat: int) -> list[Figure]:
+    body = registry(rows, NOW.date()).encode()
+    written = registry(rows, NOW.date(), written=True).encode()
+    floor, table = timed(lambda: parse_floor(body), repeat)
+    took, (items, _) = timed(lambda: parse(body), repeat)
+    took_written, (other, _) = timed(lambda: parse(written), repeat)
+    if other != items:
+        raise RuntimeError("the written dates read otherwise than the ISO ones")
+    small = registry(10_000, NOW.date()).encode()
+    large = registry(200_000, NOW.date()).encode()
+    per_small = timed(lambda: parse(small), repeat)[0] / 10_000
+    per_large = timed(lambda: parse(large), repeat)[0] / 200_000
+    plan_base, _ = timed(lambda: plan_floor(items, NOW.date()), repeat)
     state = ew.State.of((), ())
-    plan_s, plan = timed(lambda: ew.plan_tick(items, state, rules, NOW), repeat)
-    plan_mb = peak_memory(lambda: ew.plan_tick(items, state, rules, NOW))
-
-    tick_s, calls, sends, tick_mb = full_tick(text, repeat, digest=False)
-    digest_s, _, _, _ = full_tick(text, repeat, digest=True)
-    return {
-        "digest_s": digest_s,
-        "rows": rows,
-        "moves": len(plan.moves),
-        "parse_s": parse_s,
-        "plan_s": plan_s,
-        "plan_mb": plan_mb,
-        "tick_s": tick_s,
-        "tick_mb": tick_mb,
-        "sends": sends,
-        "calls": calls,
-    }
+    plan_took, plan = timed(lambda: ew.plan_tick(items, state, RULES, NOW), repeat)
+    note = f"{rows:,} rows, {len(plan.moves):,} moves"
+    return [
+        Figure(SYSTEM, "parse", took, floor, 2.5, note=note),
+        Figure(SYSTEM, "parse, dates as 12/01/2027", took_written, floor, 2.5, note=note),
+        Figure(SYSTEM, "parse per row, 200k / 10k rows", per_large, per_small, 1.15, "s/row"),
+        Figure(SYSTEM, "plan_tick", plan_took, plan_base, 4.0, note=note),
+    ]
 
 
-def full_tick(text: str, repeat: int, digest: bool) -> tuple[float, Counter[str], int, float]:
-    """A first tick on a fresh workspace each time: due one-offs, plan, dispatch, deliver, and
-    on the digest day the weekly digest too (which reads and plans the registry once more)."""
-    times: list[float] = []
+def tick_figures(rows: int, repeat: int) -> list[Figure]:
+    text = registry(rows, NOW.date())
     calls: Counter[str] = Counter()
-    sends = 0
+    runs = [one_tick(text, NOW, False, calls if n == 0 else Counter()) for n in range(repeat)]
+    tick = statistics.median(r["tick"] for r in runs)
+    floor = statistics.median(r["floor"] for r in runs)
+    sent = runs[0]["sent"]
+    digest = median_of(repeat, lambda: one_tick(text, MONDAY, True, Counter())["tick"])
+    plain = median_of(repeat, lambda: one_tick(text, MONDAY, False, Counter())["tick"])
+    memory = peak_memory(lambda: one_tick(text, NOW, False, Counter()))
+    body = text.encode()
+    memory_floor = peak_memory(lambda: parse_floor(body))
+    built, written = mails(2_000)
+    one_parse, _ = timed(lambda: parse(body), 1)
+    items = parse(body)[0]
+    state = ew.State.of((), ())
+    thirty = timed(lambda: [ew.plan_tick(items, state, RULES, NOW) for _ in range(30)], 1)[0]
+    took = preview(text, 30)
+    per_move = {k: round(v / max(sent, 1), 2) for k, v in calls.items() if k != "tables.scan"}
+    return [
+        Figure(SYSTEM, "full local tick", tick, floor, 3.0, note=f"{sent:,} sent; {per_move}"),
+        Figure(SYSTEM, "tick on the digest day / another day", digest, plain, 1.25),
+        Figure(SYSTEM, "2,000 outbox e-mails", built, written, 3.0),
+        Figure(SYSTEM, "preview --days 30", took, one_parse + thirty, 2.0, note=f"{took:.1f} s"),
+        Figure(SYSTEM, "tick peak memory", memory, memory_floor, 2.0, "MiB"),
+    ]
 
-    def once(measure: bool) -> None:
-        nonlocal sends, calls
-        with tempfile.TemporaryDirectory() as folder:
-            workspace = Path(folder) / "ew"
-            write_example(service.SYSTEM, workspace, NOW.date())
-            (workspace / "registry.csv").write_text(text)
-            if not digest:
-                toml = workspace / "backoffice.toml"
-                toml.write_text(
-                    toml.read_text().replace('digest_day = "Mon"', 'digest_day = "off"')
-                )
-            settings = read_settings(workspace)
-            events: list[dict[str, Any]] = []
-            ports = local_ports(
-                workspace, settings, service.SYSTEM, lambda _t, d: events.append(d), NOW
-            )
-            counter: Counter[str] = Counter()
-            gc.collect()
-            started = time.perf_counter()
-            deliveries, _ = run_tick(
-                service.SYSTEM,
-                counted(ports, counter),
-                settings,
-                events,
-                ports.scheduler.due,  # type: ignore[attr-defined]
-            )
-            if measure:
-                times.append(time.perf_counter() - started)
-            sends = sum(1 for d in deliveries if d.status == "sent")
-            calls = counter
 
-    for _ in range(repeat):
-        once(True)
-    memory = peak_memory(lambda: once(False))
-    return statistics.median(times), calls, sends, memory
+def figures(repeat: int = 3, rows: int = 100_000) -> list[Figure]:
+    return [*parse_figures(rows, repeat), *tick_figures(rows, repeat)]
+
+
+def table(found: list[Figure]) -> str:
+    lines = [
+        "| system | figure | value | floor | ratio | target | within | note |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for f in found:
+        lines.append(
+            f"| {f.system} | {f.name} | {f.value:.4g} {f.unit} | {f.floor:.4g} {f.unit} | "
+            f"{f.ratio:.2f}x | {f.target}x | {'yes' if f.within else 'NO'} | {f.note} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(
-        "| rows | due moves | parse sheet | plan_tick | plan peak MB | full local tick | "
-        "tick peak MB | same, digest day | sent | store calls (tick) | "
-        "store calls (per sent move) |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
-    for rows in (int(size) for size in args.sizes.split(",")):
-        r = bench_size(rows, args.repeat)
-        planning = {k: v for k, v in r["calls"].items() if k in ("tables.scan", "blobs.get")}
-        per_move = {
-            k: round(v / max(r["sends"], 1), 2)
-            for k, v in r["calls"].items()
-            if k not in ("tables.scan",)
-        }
-        print(
-            f"| {rows:,} | {r['moves']} | {r['parse_s']:.3f} s | {r['plan_s']:.3f} s | "
-            f"{r['plan_mb']:.1f} | {r['tick_s']:.2f} s | {r['tick_mb']:.1f} | "
-            f"{r['digest_s']:.2f} s | {r['sends']} | "
-            f"{dict(planning)} | {per_move} |"
-        )
-        sys.stdout.flush()
+    print(table(figures(args.repeat, args.rows)))
     return 0
 
 

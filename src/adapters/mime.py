@@ -57,9 +57,9 @@ def build_email(sender: str, email: Email, message_id: str) -> bytes:
     html = email_html(email) if email.links else ""
     message = EmailMessage(policy=POLICY)
     _address_headers(message, sender, email, message_id)
-    message.set_content(text)
+    message.set_content(text, cte=_transfer_encoding(text))
     if html:
-        message.add_alternative(html, subtype="html")
+        message.add_alternative(html, subtype="html", cte=_transfer_encoding(html))
     for attachment in email.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         name = one_line(attachment.filename) or "attachment"
@@ -72,6 +72,15 @@ def build_email(sender: str, email: Email, message_id: str) -> bytes:
             if part.is_multipart():
                 part.set_boundary(_boundary(text, html, nested=True))
     return message.as_bytes()
+
+
+def _transfer_encoding(text: str) -> str | None:
+    """Plain ASCII in short lines goes as it is (the content manager's choice); anything else
+    as base64, which the standard library encodes in C: the content manager would otherwise
+    try quoted-printable, in Python, on every message with a long link line."""
+    if text.isascii() and max(map(len, text.splitlines()), default=0) <= _LINE:
+        return None
+    return "base64"
 
 
 def _address_headers(message: EmailMessage, sender: str, email: Email, message_id: str) -> None:
@@ -126,24 +135,31 @@ class _ReusingPolicy(EmailPolicy):
     immutable, so one copy serves every message that has the same value."""
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
-        if type(value) is str:
-            return _parsed(self, name, value)
-        return super().header_store_parse(name, value)
+        if type(value) is not str or len(value.splitlines()) > 1:
+            return super().header_store_parse(name, value)  # which refuses line breaks
+        return name, _parsed(self.header_factory, name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        if isinstance(value, BaseHeader):
-            return _folded(self, name, value)
-        return super().fold_binary(name, value)
+        if not isinstance(value, BaseHeader):
+            return super().fold_binary(name, value)
+        # Keyed by what folding reads, not by the policy: the generator folds with clones.
+        key = (name, str(value), self.max_line_length, self.linesep, self.utf8, self.cte_type)
+        folded = _FOLDED.get(key)
+        if folded is None:
+            if len(_FOLDED) >= _REMEMBERED:  # the repeated ones come right back
+                _FOLDED.clear()
+            folded = _FOLDED[key] = super().fold_binary(name, value)
+        return folded
 
 
-@lru_cache(maxsize=512)
-def _parsed(policy: EmailPolicy, name: str, value: str) -> tuple[str, Any]:
-    return EmailPolicy.header_store_parse(policy, name, value)
+_REMEMBERED = 1024
+_LINE = 78  # the default policy's max_line_length
+_FOLDED: dict[tuple[Any, ...], bytes] = {}
 
 
-@lru_cache(maxsize=512)
-def _folded(policy: EmailPolicy, name: str, value: Any) -> bytes:
-    return EmailPolicy.fold_binary(policy, name, value)
+@lru_cache(maxsize=_REMEMBERED)
+def _parsed(factory: Any, name: str, value: str) -> Any:
+    return factory(name, value)
 
 
 POLICY = _ReusingPolicy(header_factory=_CachedRegistry())

@@ -130,7 +130,7 @@ def _rows(lines: _Lines, header: tuple[str, ...]) -> Iterator[RawRow]:
                 joined = "".join(cells)
                 if not joined.strip():
                     continue
-                if quick and "'" not in joined:
+                if quick and ("'" not in joined or not any(_marked(cells))):
                     yield RawRow(line, dict(zip(header, map(str.strip, cells), strict=True)))
                 else:
                     values = zip(header, cells, strict=True)
@@ -138,6 +138,11 @@ def _rows(lines: _Lines, header: tuple[str, ...]) -> Iterator[RawRow]:
             return
         except csv.Error:
             lines.refused()
+
+
+def _marked(cells: list[str]) -> Iterator[bool]:
+    """Which cells start with an apostrophe (a name like O'Brien has one inside only)."""
+    return (cell.lstrip().startswith("'") for cell in cells)
 
 
 def _fitted(cells: list[str], header: tuple[str, ...], lines: _Lines, line: int) -> list[str]:
@@ -270,6 +275,18 @@ def parse_date(value: str, *, dayfirst: bool | None) -> date:
     """A date as people write it. With `dayfirst` unset (None), a date that reads two ways is
     refused rather than guessed."""
     text = value.strip()
+    if len(text) == 10 and text[4] == "-":  # 2026-12-01, most sheets' every row
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    return _written_date(text, dayfirst)
+
+
+@lru_cache(maxsize=8192)
+def _written_date(text: str, dayfirst: bool | None) -> date:
+    """Any other way of writing a date. A sheet repeats its dates, so each spelling is read
+    once; a date that cannot be read raises each time, which is not remembered."""
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -282,7 +299,7 @@ def parse_date(value: str, *, dayfirst: bool | None) -> date:
     numeric = _PLAIN_NUMERIC_DATE.fullmatch(text)
     if numeric:
         return _numeric_date(numeric, bool(dayfirst), expected)
-    return _written_date(text, day_first_for(text, dayfirst), expected)
+    return _dateutil_date(text, day_first_for(text, dayfirst), expected)
 
 
 def _numeric_date(match: re.Match[str], dayfirst: bool, expected: str) -> date:
@@ -299,10 +316,8 @@ def _numeric_date(match: re.Match[str], dayfirst: bool, expected: str) -> date:
         raise ValueError(expected) from None
 
 
-@lru_cache(maxsize=4096)
-def _written_date(text: str, dayfirst: bool, expected: str) -> date:
-    """Any other way of writing a date ("1 Dec 2026", "Dec 1, 2026"), through dateutil; a sheet
-    repeats its dates, so each spelling is parsed once."""
+def _dateutil_date(text: str, dayfirst: bool, expected: str) -> date:
+    """"1 Dec 2026", "Dec 1, 2026" and the like, through dateutil."""
     # Two different defaults expose any part the text did not give (day, month or year).
     try:
         first = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2000, 1, 1))
