@@ -38,9 +38,7 @@ test: lint typecheck
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/tick.py
-	$(BIN)/python bench/social.py
-	$(BIN)/python bench/inbox.py
+	$(BIN)/python bench/run.py
 
 # The Lambda bundle: the library, its runtime dependencies and the intake readers (PDF, DOCX,
 # XLSX) for Linux arm64 / Python 3.14.

@@ -87,3 +87,17 @@ def counted(ports: Ports, counter: Counter[str]) -> Ports:
         tables=Counting(ports.tables, counter, "tables"),
         blobs=Counting(ports.blobs, counter, "blobs"),
     )
+
+
+def table(found: list[Figure]) -> str:
+    """The figures as a Markdown table: value, floor, their ratio and the target."""
+    lines = [
+        "| system | figure | value | floor | ratio | target | within | note |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for f in found:
+        lines.append(
+            f"| {f.system} | {f.name} | {f.value:.4g} {f.unit} | {f.floor:.4g} {f.unit} | "
+            f"{f.ratio:.2f}x | {f.target:g}x | {'yes' if f.within else '**no**'} | {f.note} |"
+        )
+    return "\n".join(lines)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import Figure, counted, peak_memory, timed
+from common import Figure, counted, peak_memory, table, timed
 
 from backoffice.adapters.local.outbox import OutboxMailer
 from backoffice.cli.running import preview_workspace, run_tick
@@ -110,11 +110,17 @@ def one_tick(text: str, now: datetime, digest: bool, counter: Counter[str]) -> d
         workspace = workspace_at(Path(folder), text, digest)
         settings = read_settings(workspace)
         events: list[dict[str, Any]] = []
-        ports = local_ports(workspace, settings, service.SYSTEM, lambda _t, d: events.append(d), now)
+        ports = local_ports(
+            workspace, settings, service.SYSTEM, lambda _t, d: events.append(d), now
+        )
         cold()
         started = time.perf_counter()
         deliveries, _ = run_tick(
-            service.SYSTEM, counted(ports, counter), settings, events, ports.scheduler.due  # type: ignore[attr-defined]
+            service.SYSTEM,
+            counted(ports, counter),
+            settings,
+            events,
+            ports.scheduler.due,  # type: ignore[attr-defined]
         )
         elapsed = time.perf_counter() - started
         outbox = [p.read_bytes() for p in sorted((workspace / "outbox").iterdir())]
@@ -172,7 +178,9 @@ def mails(count: int) -> tuple[float, float]:
         bodies = [p.read_bytes() for p in (Path(folder) / "outbox").iterdir()]
         (Path(folder) / "floor").mkdir()
         floor, _ = timed(
-            lambda: [atomic_write(Path(folder) / "floor" / f"{n}", b) for n, b in enumerate(bodies)],
+            lambda: [
+                atomic_write(Path(folder) / "floor" / f"{n}", b) for n, b in enumerate(bodies)
+            ],
             1,
         )
     return built, floor
@@ -199,7 +207,7 @@ def median_of(repeat: int, step: Callable[[], float]) -> float:
 def parse_figures(rows: int, repeat: int) -> list[Figure]:
     body = registry(rows, NOW.date()).encode()
     written = registry(rows, NOW.date(), written=True).encode()
-    floor, table = timed(lambda: parse_floor(body), repeat)
+    floor, _ = timed(lambda: parse_floor(body), repeat)
     took, (items, _) = timed(lambda: parse(body), repeat)
     took_written, (other, _) = timed(lambda: parse(written), repeat)
     if other != items:
@@ -250,19 +258,6 @@ def tick_figures(rows: int, repeat: int) -> list[Figure]:
 
 def figures(repeat: int = 3, rows: int = 100_000) -> list[Figure]:
     return [*parse_figures(rows, repeat), *tick_figures(rows, repeat)]
-
-
-def table(found: list[Figure]) -> str:
-    lines = [
-        "| system | figure | value | floor | ratio | target | within | note |",
-        "|---|---|---:|---:|---:|---:|---|---|",
-    ]
-    for f in found:
-        lines.append(
-            f"| {f.system} | {f.name} | {f.value:.4g} {f.unit} | {f.floor:.4g} {f.unit} | "
-            f"{f.ratio:.2f}x | {f.target}x | {'yes' if f.within else 'NO'} | {f.note} |"
-        )
-    return "\n".join(lines)
 
 
 def main() -> int:
