@@ -317,7 +317,7 @@ def _numeric_date(match: re.Match[str], dayfirst: bool, expected: str) -> date:
 
 
 def _dateutil_date(text: str, dayfirst: bool, expected: str) -> date:
-    """"1 Dec 2026", "Dec 1, 2026" and the like, through dateutil."""
+    """Dates written in words ("1 Dec 2026", "Dec 1, 2026"), through dateutil."""
     # Two different defaults expose any part the text did not give (day, month or year).
     try:
         first = date_parser.parse(text, dayfirst=dayfirst, default=datetime(2000, 1, 1))
