@@ -9,8 +9,9 @@ posting window or on a blackout day.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -80,6 +81,98 @@ def due_minute(post: Post, calendar: Calendar) -> datetime:
     return next_allowed(post.publish_at.replace(second=0, microsecond=0), calendar)
 
 
+class DueMinutes:
+    """`due_minute` for many posts under one calendar. Most posts sit inside the window on a
+    day that may post, and then their minute is their own: whether it is can be told from the
+    wall clock's minute as an integer and the date, as `is_allowed` tells it. The others search
+    for the next allowed minute once per stretch of minutes that lands in the same place."""
+
+    __slots__ = ("_blackouts", "_calendar", "_moved", "_openings", "_quick", "_quiet", "_zone")
+
+    def __init__(self, calendar: Calendar) -> None:
+        self._calendar = calendar
+        self._zone = calendar.zone
+        self._blackouts = calendar.holidays
+        start, end = calendar.quiet_start, calendar.quiet_end
+        self._quiet = None if start is None or end is None else (_minute(start), _minute(end))
+        # A calendar closed on some weekdays, or quiet from a second that is not a minute's
+        # first, is left to next_allowed whole.
+        self._quick = calendar.business_days == ALL_DAYS and all(
+            b is None or not (b.second or b.microsecond) for b in (start, end)
+        )
+        self._openings: dict[date, list[datetime]] = {}
+        self._moved: dict[tuple[date, int], datetime] = {}
+
+    def __call__(self, at: datetime) -> datetime:
+        minute = at.replace(second=0, microsecond=0) if at.second or at.microsecond else at
+        if not self._quick or minute.tzinfo is not self._zone:
+            return next_allowed(minute, self._calendar)
+        if self._allowed(minute):
+            return minute
+        return self._next_opening(minute)
+
+    def of_posts(self, posts: Iterable[Post]) -> list[datetime]:
+        """Each post's minute, as `self(post.publish_at)`: the test for a whole minute inside
+        the window written out in one loop, which runs once per post of the sheet."""
+        if not self._quick or self._quiet is None:
+            return [self(post.publish_at) for post in posts]
+        zone, blackouts, (start, end) = self._zone, self._blackouts, self._quiet
+        # The window as the minutes it allows: [low, high), or all but [high, low) overnight.
+        low, high, inside = (end, start, True) if end < start else (start, end, False)
+        dues = []
+        for post in posts:
+            at = post.publish_at
+            if at.tzinfo is not zone or at.second or at.microsecond:
+                dues.append(self(at))
+            elif (low <= at.hour * 60 + at.minute < high) is inside and not (
+                blackouts and at.date() in blackouts
+            ):
+                dues.append(at)
+            else:
+                dues.append(self._next_opening(at))
+        return dues
+
+    def _allowed(self, local: datetime) -> bool:
+        """`is_allowed` for a minute in the calendar's zone, on a calendar open every weekday."""
+        if self._blackouts and local.date() in self._blackouts:
+            return False
+        if self._quiet is None:
+            return True
+        start, end = self._quiet
+        clock = local.hour * 60 + local.minute
+        if start < end:
+            return not start <= clock < end
+        return end <= clock < start
+
+    def _next_opening(self, local: datetime) -> datetime:
+        """next_allowed of a minute that may not post. It takes the first of the openings
+        (each day's midnight and window start, days that may not post left out) after
+        `local`; times in one zone compare by their wall clocks, and the later days' openings
+        all come after any minute of this day. So minutes of one day with the same openings
+        at or before them go to the same place, and it is looked for once."""
+        day = local.date()
+        openings = self._openings.get(day)
+        if openings is None:
+            openings = self._openings[day] = self._day_openings(day)
+        stretch = (day, bisect_right(openings, local))
+        found = self._moved.get(stretch)
+        if found is None:
+            found = self._moved[stretch] = next_allowed(local, self._calendar)
+        return found
+
+    def _day_openings(self, day: date) -> list[datetime]:
+        if day in self._blackouts:
+            return []
+        starts = [local_at(day, time(0, 0), self._zone)]
+        if self._calendar.quiet_end is not None:
+            starts.append(local_at(day, self._calendar.quiet_end, self._zone))
+        return sorted(starts)
+
+
+def _minute(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
 def post_key(post_id: str, channel: str) -> str:
     return move_key(PREFIX, post_id, channel, "post")
 
@@ -95,12 +188,17 @@ def plan_tick(
 ) -> Plan:
     moves: list[Move] = []
     problems: list[Problem] = []
-    calendar = posting_calendar(rules.posting, str(now.tzinfo))
-    for post in posts:
-        due = due_minute(post, calendar)
-        if due != post.publish_at:
-            problems.append(moved(post, due))
+    due_of = DueMinutes(posting_calendar(rules.posting, str(now.tzinfo)))
+    said: dict[datetime, str] = {}  # the moved posts share a few minutes to go out at
+    posts = tuple(posts)
+    for post, due in zip(posts, due_of.of_posts(posts), strict=True):
+        at = post.publish_at
+        if due is not at and due != at:
+            message = said.get(due) or said.setdefault(due, _goes_out(due))
+            problems.append(_moved(post, message))
         if post.approved:
+            if due >= next_tick:  # nothing to do before the next tick: post_moves says so too
+                continue
             found, notes = post_moves(post, due, state, rules, images, now, next_tick, admin)
             moves += found
             problems += notes
@@ -115,12 +213,23 @@ def _unreviewed(status: Status, due: datetime) -> bool:
 
 
 def moved(post: Post, due: datetime) -> Problem:
-    message = (
-        f"outside the posting window or on a blackout day; it goes out {due:%a %Y-%m-%d %H:%M}"
-    )
-    return Problem(
-        SHEET_FILE, post.line, "publish_at", f"{post.publish_at:%Y-%m-%d %H:%M}", message
-    )
+    return _moved(post, _goes_out(due))
+
+
+def _goes_out(due: datetime) -> str:
+    return f"outside the posting window or on a blackout day; it goes out {due:%a %Y-%m-%d %H:%M}"
+
+
+def _moved(post: Post, message: str) -> Problem:
+    return Problem(SHEET_FILE, post.line, "publish_at", _minute_text(post.publish_at), message)
+
+
+def _minute_text(at: datetime) -> str:
+    """`f"{at:%Y-%m-%d %H:%M}"` at half of strftime's cost (which writes years before 1000
+    without their zeros: it keeps those)."""
+    if at.year < 1000:
+        return f"{at:%Y-%m-%d %H:%M}"
+    return at.isoformat(" ", "minutes")[:16]
 
 
 def post_moves(

@@ -54,74 +54,79 @@ def parse_rows(
     """Posts from the sheet; a bad row is a problem naming its line, the others run. `images`
     are the names in the images folder (None: not known here)."""
     zone = ZoneInfo(timezone)
-    return parse_table(
-        table,
-        REQUIRED_COLUMNS,
-        "post_id",
-        lambda row, report: _parse_row(row, report, rules, zone, dayfirst, images),
-    )
+    # A sheet repeats its channel and approved cells: each spelling is read once.
+    channels_of: dict[str, tuple[str, ...] | str] = {}
+    approved_of: dict[str, bool] = {}
 
+    def parse_row(row: RawRow, problem: RowReport) -> Post | None:
+        values = row.values
+        cell = values.get("channels", "")
+        channels = channels_of.get(cell)
+        if channels is None:
+            channels = channels_of[cell] = _channels(cell, rules)
+        if isinstance(channels, str):
+            problem("channels", channels)
+            channels = None
+        try:
+            publish_at = parse_publish_at(values.get("publish_at", ""), zone, dayfirst)
+        except ValueError as error:
+            problem("publish_at", f"{error}; this post is skipped")
+            return None
+        image = values.get("image", "").strip()
+        if image and images is not None and image not in images:
+            why = f"no file {image!r} in the {IMAGES_FOLDER} folder; this post is skipped"
+            problem("image", why)
+            return None
+        text = _text(values, rules, publish_at, problem)
+        if channels is None or text is None:
+            return None
+        cell = values.get("approved", "")
+        approved = approved_of.get(cell)
+        if approved is None:
+            approved = approved_of[cell] = is_approved(cell)
+        return Post(
+            post_id=values["post_id"],
+            text=text,
+            channels=channels,
+            image=image,
+            publish_at=publish_at,
+            approved=approved,
+            line=row.line,
+            template=values.get("template", "").strip(),
+        )
 
-def _parse_row(
-    row: RawRow,
-    problem: RowReport,
-    rules: Rules,
-    zone: ZoneInfo,
-    dayfirst: bool | None,
-    images: frozenset[str] | None,
-) -> Post | None:
-    values = row.values
-    channels = _channels(values.get("channels", ""), rules, problem)
-    try:
-        publish_at = parse_publish_at(values.get("publish_at", ""), zone, dayfirst)
-    except ValueError as error:
-        problem("publish_at", f"{error}; this post is skipped")
-        return None
-    image = values.get("image", "").strip()
-    if image and images is not None and image not in images:
-        problem("image", f"no file {image!r} in the {IMAGES_FOLDER} folder; this post is skipped")
-        return None
-    text = _text(values, rules, publish_at.date(), problem)
-    if channels is None or text is None:
-        return None
-    return Post(
-        post_id=values["post_id"],
-        text=text,
-        channels=channels,
-        image=image,
-        publish_at=publish_at,
-        approved=is_approved(values.get("approved", "")),
-        line=row.line,
-        template=values.get("template", "").strip(),
-    )
+    return parse_table(table, REQUIRED_COLUMNS, "post_id", parse_row)
 
 
 _SPLIT = re.compile(r"[,;]")
 
 
-def _channels(cell: str, rules: Rules, problem: RowReport) -> tuple[str, ...] | None:
+def _channels(cell: str, rules: Rules) -> tuple[str, ...] | str:
+    """The cell's channel names, or the problem with them."""
     names = tuple(dict.fromkeys(n.strip() for n in _SPLIT.split(cell) if n.strip()))
     unknown = [name for name in names if name not in rules.channels]
     if not names or unknown:
         what = f"unknown channel {', '.join(map(repr, unknown))}" if unknown else "no channel"
         known = ", ".join(sorted(rules.channels))
-        problem("channels", f"{what}; the rules name {known}; this post is skipped")
-        return None
+        return f"{what}; the rules name {known}; this post is skipped"
     return names
 
 
-def _text(values: Mapping[str, str], rules: Rules, day: date, problem: RowReport) -> str | None:
+def _text(
+    values: Mapping[str, str], rules: Rules, when: datetime, problem: RowReport
+) -> str | None:
     """The row's own text, or (left empty) its template's, written for the post's day."""
-    text, name = values.get("text", "").strip(), values.get("template", "").strip()
+    text = values.get("text", "").strip()
     if text:
         return text
+    name = values.get("template", "").strip()
     template = rules.templates.get(name)
     if template is None:
         why = f"unknown template {name!r}" if name else "no text and no template"
         problem("text", f"{why}; this post is skipped")
         return None
     try:
-        return template_text(template, day)
+        return template_text(template, when.date())
     except TemplateError as error:
         problem("template", f"{error}; this post is skipped")
         return None
@@ -148,7 +153,14 @@ def parse_publish_at(text: str, zone: ZoneInfo, dayfirst: bool | None) -> dateti
         return moment.astimezone(zone)
     if len(value) <= 10:
         raise ValueError("a date without a time; write it like 2026-12-04 09:30")
-    return local_at(moment.date(), moment.time().replace(second=0, microsecond=0), zone)
+    if moment.second or moment.microsecond:
+        return local_at(moment.date(), moment.time().replace(second=0, microsecond=0), zone)
+    # Both folds agree on the offset everywhere but in a gap or a fold: the wall time is then
+    # the instant as it stands, and local_at is left the rare minutes it decides.
+    other = datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, fold=1)
+    if zone.utcoffset(moment) == zone.utcoffset(other):
+        return datetime.combine(moment.date(), moment.time(), zone)
+    return local_at(moment.date(), moment.time(), zone)
 
 
 def _local_date_and_time(value: str, zone: ZoneInfo, dayfirst: bool | None) -> datetime:

@@ -7,6 +7,7 @@ routed. Any failure raises: the record goes back to the queue, then to the dead-
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -14,7 +15,16 @@ from attrs import evolve
 
 from backoffice.core import social_inbox as si
 from backoffice.core.settings import Settings
-from backoffice.ports import Absent, AnyOf, Before, ConditionFailed, Model, Ports, Write
+from backoffice.ports import (
+    Absent,
+    AnyOf,
+    Before,
+    Condition,
+    ConditionFailed,
+    Model,
+    Ports,
+    Write,
+)
 from backoffice.services.delivery import stamp
 from backoffice.services.runtime import local_now
 from backoffice.services.social_inbox.audits import audit_write
@@ -54,18 +64,20 @@ def _consume(ports: Ports, settings: Settings, message: si.Incoming) -> str:
     repeat_of = _live_repeat(ports, print_key, now)
     current = current_thread(ports.tables, message.platform, message.sender_id)
     if repeat_of is not None and current is not None and current.thread_id == repeat_of:
-        _mark(ports, message, repeat_of, now, docs.rules)
-        ports.tables.transact(
-            [audit_write(current, now, "repeat", {}, message.platform_message_id)]
-        )
+        repeat = audit_write(current, now, "repeat", {}, message.platform_message_id)
+        ports.tables.transact([*_marks(message, repeat_of, now, docs.rules, None), repeat])
         return "repeat"
     label = labeled(ports.model, message.text, docs.rules)
     team = docs.rules.topics[label.topic].team
     placed, thread = si.place(message, current, label, team, now)
-    if placed != "repeat":
-        placing = audit_write(thread, now, placed, _labels(thread), message.platform_message_id)
-        thread = _stored(ports, settings, docs, current, placed, thread, now, placing)
-    _mark(ports, message, thread.thread_id, now, docs.rules)
+    # A print that is live stays with its first thread; one that is free is taken here.
+    free_print = print_key if repeat_of is None else None
+    marks = _marks(message, thread.thread_id, now, docs.rules, free_print)
+    if placed == "repeat":
+        ports.tables.transact(marks)
+        return placed
+    placing = audit_write(thread, now, placed, _labels(thread), message.platform_message_id)
+    _stored(ports, settings, docs, current, placed, thread, now, (placing, *marks))
     return placed
 
 
@@ -77,16 +89,16 @@ def _stored(
     placed: si.Placed,
     thread: si.Thread,
     now: datetime,
-    placing: Write,
+    also: Sequence[Write],
 ) -> si.Thread:
     """A joined thread keeps its teammate; a new or reopened one is routed. The placement's
-    audit row commits with it."""
+    audit row and the message's dedupe marks commit with it."""
     if placed == "joined":
         after = evolve(thread, version=thread.version + 1)
-        ports.tables.transact([thread_write(current, after), placing])
+        ports.tables.transact([thread_write(current, after), *also])
         return after
     thread = evolve(thread, sla_due=sla_due(settings, docs.rules, thread.label.urgency, now))
-    return assign(ports, settings, docs, current, thread, now, (placing,)).thread
+    return assign(ports, settings, docs, current, thread, now, also).thread
 
 
 def labeled(model: Model | None, text: str, rules: si.Rules) -> si.Label:
@@ -125,29 +137,34 @@ def _live_repeat(ports: Ports, key: str, now: datetime) -> str | None:
     return str(row["thread_id"])
 
 
-def _mark(
-    ports: Ports, message: si.Incoming, thread_id: str, now: datetime, rules: si.Rules
-) -> None:
-    """Both marks, once the message is in its thread: a crash before leaves it to be done
-    again (the thread already holding it makes that a no-op). `ttl` is DynamoDB's expiry."""
+def _marks(
+    message: si.Incoming, thread_id: str, now: datetime, rules: si.Rules, print_key: str | None
+) -> list[Write]:
+    """The message's dedupe marks (its print's too, given `print_key`), written with its
+    thread: they land with it or not at all, so a message is never marked without being in
+    its thread. `ttl` is DynamoDB's expiry. Each keeps its condition: a write that raced this
+    one makes the message decided again from the start."""
     mid_until = now + timedelta(hours=max(rules.dedupe_window_hours, 48))
-    print_until = now + timedelta(hours=rules.dedupe_window_hours)
-    for key, until, condition in (
-        (_mid_key(message), mid_until, Absent()),
-        (_print_key(message), print_until, AnyOf((Absent(), Before("expires", stamp(now))))),
-    ):
-        item = {
-            "key": key,
-            "kind": SEEN,
-            "thread_id": thread_id,
-            "first_seen": stamp(now),
-            "expires": stamp(until),
-            "ttl": int(until.timestamp()),
-        }
-        try:
-            ports.tables.put(DEDUPE.name, item, condition)
-        except ConditionFailed:
-            continue  # marked already (a repeat's print stays with its first thread)
+    marks: list[tuple[str, datetime, Condition]] = [(_mid_key(message), mid_until, Absent())]
+    if print_key is not None:
+        print_until = now + timedelta(hours=rules.dedupe_window_hours)
+        free = AnyOf((Absent(), Before("expires", stamp(now))))
+        marks.append((print_key, print_until, free))
+    return [
+        Write(
+            DEDUPE.name,
+            {
+                "key": key,
+                "kind": SEEN,
+                "thread_id": thread_id,
+                "first_seen": stamp(now),
+                "expires": stamp(until),
+                "ttl": int(until.timestamp()),
+            },
+            condition,
+        )
+        for key, until, condition in marks
+    ]
 
 
 def _labels(thread: si.Thread) -> dict[str, str]:

@@ -3,7 +3,8 @@ state (each post's status, each channel's sends, the channels waiting for a reco
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -15,9 +16,19 @@ from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
 from backoffice.core.sheet import read_sheet
 from backoffice.core.vocabulary import Move
-from backoffice.ports import Absent, Blobs, Equals, Images, Ports, Tables, TableSchema
+from backoffice.ports import (
+    Absent,
+    Blobs,
+    ConditionFailed,
+    Equals,
+    Images,
+    Ports,
+    Tables,
+    TableSchema,
+    Write,
+)
 from backoffice.services.delivery import Slot
-from backoffice.services.documents import bytes_of, text_of
+from backoffice.services.documents import bytes_of, collector_paused, text_of
 from backoffice.services.system import Storage
 
 SENDS = TableSchema("ss-sends", "post_channel", "attempt")
@@ -61,18 +72,52 @@ class Reading:
 def parsed_documents(
     sheet: bytes, rules_text: str, reading: Reading, images: frozenset[str] | None
 ) -> Documents:
-    rules = ss.load_rules(rules_text)
-    table, problems = read_sheet(sheet, ss.SHEET_FILE)
-    posts, row_problems = ss.parse_rows(
-        table, rules, timezone=reading.timezone, dayfirst=reading.dayfirst, images=images
-    )
-    return Documents(tuple(posts), (*problems, *row_problems), rules)
+    rules = loaded_rules(rules_text)
+    posts, problems = parse_posts(sheet, rules, reading, images)
+    return Documents(posts, problems, rules)
+
+
+def parse_posts(
+    sheet: bytes, rules: ss.Rules, reading: Reading, images: frozenset[str] | None
+) -> tuple[tuple[ss.Post, ...], tuple[Problem, ...]]:
+    """The sheet's posts, with its problems and its rows'."""
+    with collector_paused():
+        table, problems = read_sheet(sheet, ss.SHEET_FILE)
+        posts, row_problems = ss.parse_rows(
+            table, rules, timezone=reading.timezone, dayfirst=reading.dayfirst, images=images
+        )
+    return tuple(posts), (*problems, *row_problems)
+
+
+@lru_cache(maxsize=2)
+def loaded_rules(text: str) -> ss.Rules:
+    return ss.load_rules(text)
+
+
+@frozen
+class SheetFacts:
+    """What a tick asks of the sheet besides its posts, kept small (not the rows)."""
+
+    header: frozenset[str]
+    ids: frozenset[str]  # every row's post_id, rows with problems too
+    images: frozenset[str]  # the file names its rows give
+
+
+@lru_cache(maxsize=2)
+def sheet_facts(sheet: bytes) -> SheetFacts:
+    """Read once per version of the sheet: the tick asks for the images it names and template
+    sync for its ids, several times over."""
+    with collector_paused():
+        table, _ = read_sheet(sheet, ss.SHEET_FILE)
+    values = [row.values for row in table.rows]
+    named = {v.get("image", "").strip() for v in values} - {""}
+    ids = {v.get("post_id", "") for v in values}
+    return SheetFacts(frozenset(table.header), frozenset(ids), frozenset(named))
 
 
 def image_names(blobs: Blobs, posts_sheet: bytes) -> frozenset[str]:
     """The images the sheet names that exist in the images folder."""
-    table, _ = read_sheet(posts_sheet, ss.SHEET_FILE)
-    named = {row.values.get("image", "").strip() for row in table.rows} - {""}
+    named = sheet_facts(posts_sheet).images
     return frozenset(name for name in named if blobs.get(IMAGE_PREFIX + name) is not None)
 
 
@@ -141,6 +186,11 @@ def send_from_row(row: Mapping[str, Any]) -> ss.ChannelSend:
 def save_status(tables: Tables, before: ss.Status, after: ss.Status) -> None:
     """Written over the epoch it was decided on: two answers at once cannot both land (the
     second raises ConditionFailed and is decided again)."""
+    write = status_write(tables, before, after)
+    tables.put(write.table, write.item, write.condition)
+
+
+def status_write(tables: Tables, before: ss.Status, after: ss.Status) -> Write:
     row = {
         "post_id": after.post_id,
         "kind": "status",
@@ -150,7 +200,24 @@ def save_status(tables: Tables, before: ss.Status, after: ss.Status) -> None:
         "reason": after.reason,
     }
     known = tables.get(STATUS.name, after.post_id, "status") is not None
-    tables.put(STATUS.name, row, Equals("epoch", before.epoch) if known else Absent())
+    return Write(STATUS.name, row, Equals("epoch", before.epoch) if known else Absent())
+
+
+TRANSACTION_MOST = 25  # DynamoDB's limit on the writes of one transaction
+
+
+def save_statuses(tables: Tables, changes: Sequence[tuple[ss.Status, ss.Status]]) -> None:
+    """Many posts' statuses, each as save_status writes it, a transaction's worth at a time
+    (one commit for many). A status an answer changed meanwhile keeps the answer's: its batch
+    is written again one by one, without it."""
+    for start in range(0, len(changes), TRANSACTION_MOST):
+        batch = changes[start : start + TRANSACTION_MOST]
+        try:
+            tables.transact([status_write(tables, before, after) for before, after in batch])
+        except ConditionFailed:
+            for before, after in batch:
+                with suppress(ConditionFailed):
+                    save_status(tables, before, after)
 
 
 def send_slot(move: Move, max_attempts: int) -> Slot:

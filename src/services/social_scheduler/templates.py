@@ -12,11 +12,16 @@ from attrs import frozen
 from backoffice.core import social_scheduler as ss
 from backoffice.core.schedules import fires_between
 from backoffice.core.settings import Settings
-from backoffice.core.sheet import normalise_header, read_sheet
+from backoffice.core.sheet import normalise_header
 from backoffice.ports import ConditionFailed, Ports
-from backoffice.services.documents import bytes_of
+from backoffice.services.documents import bytes_of, text_of
 from backoffice.services.runtime import local_now
-from backoffice.services.social_scheduler.state import documents_of, save_status
+from backoffice.services.social_scheduler.state import (
+    documents_of,
+    loaded_rules,
+    save_status,
+    sheet_facts,
+)
 
 
 @frozen
@@ -28,12 +33,15 @@ class Dropped:
 
 def template_sync(ports: Ports, settings: Settings) -> list[Dropped]:
     now = local_now(ports.clock, settings)
-    docs = documents_of(ports, settings)
-    existing, header = _sheet_ids(ports)
+    # The rules and the sheet's ids, not its posts: a row dropped here changes the sheet, and
+    # the posts are read (once) from the sheet as it is then.
+    sheet = bytes_of(ports.blobs, ss.SHEET_FILE)
+    rules = loaded_rules(text_of(ports.blobs, ss.RULES_FILE))
+    existing, header = _sheet_ids(sheet)
     dropped: list[Dropped] = []
     if not header:  # no sheet to drop rows into (yet)
         return dropped
-    for template in docs.rules.templates.values():
+    for template in rules.templates.values():
         horizon = now + timedelta(days=template.lead_days)
         for fire in fires_between(template.schedule, now, horizon, settings.timezone):
             post_id = f"{template.name}-{fire:%Y-%m-%d}"
@@ -50,14 +58,13 @@ def template_sync(ports: Ports, settings: Settings) -> list[Dropped]:
     return dropped
 
 
-def _sheet_ids(ports: Ports) -> tuple[set[str], set[str]]:
+def _sheet_ids(sheet: bytes) -> tuple[set[str], set[str]]:
     """The post ids in the sheet (rows with problems too), and its columns; a sheet without a
     post_id column gets no rows (its problem is the tick's to report)."""
-    table, _ = read_sheet(bytes_of(ports.blobs, ss.SHEET_FILE), ss.SHEET_FILE)
-    header = set(table.header)
-    if "post_id" not in header:
+    facts = sheet_facts(sheet)
+    if "post_id" not in facts.header:
         return set(), set()
-    return {row.values.get("post_id", "") for row in table.rows}, header
+    return set(facts.ids), set(facts.header)
 
 
 def _row(template: ss.Template, post_id: str, fire: datetime) -> dict[str, str]:

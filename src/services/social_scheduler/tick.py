@@ -37,6 +37,7 @@ from backoffice.services.social_scheduler.state import (
     image_facts,
     load_state,
     save_status,
+    save_statuses,
     send_slot,
     status_from_row,
 )
@@ -65,14 +66,19 @@ def tick(ports: Ports, settings: Settings) -> TickResult:
     next_tick = ss.next_tick_after(now, settings.tick_at, ZoneInfo(settings.timezone))
     plan = ss.plan_tick(docs.posts, state, docs.rules, facts, now, next_tick, settings.admin)
     emitted = []
+    queued: dict[str, tuple[ss.Status, ss.Status]] = {}  # a post's channels queue it once
     for move in plan.moves:
+        status = state.status(move.subject)
         if move.kind == "flag":
-            settle_flag(ports, docs, state.status(move.subject), move)
+            settle_flag(ports, docs, status, move)
             emitted.append(move)
         elif datetime.fromisoformat(move.fields["at"]) > now:
-            book(ports, move, state.status(move.subject))
+            after = _booked(ports, move, status)
+            if after is not None:
+                queued[move.subject] = (status, after)
         else:
             emitted.append(move)
+    save_statuses(ports.tables, list(queued.values()))
     ports.bus.emit([(f"ss.{move.kind}", move.as_json()) for move in emitted])
     return TickResult(now, plan, (*docs.problems, *plan.problems))
 
@@ -80,10 +86,18 @@ def tick(ports: Ports, settings: Settings) -> TickResult:
 def book(ports: Ports, move: ss.Move, status: ss.Status) -> None:
     """A one-off at the channel's exact minute, named for it: a new minute is a new booking,
     and the old one finds the minute changed and posts nothing."""
+    after = _booked(ports, move, status)
+    if after is not None:
+        _save(ports, status, after)
+
+
+def _booked(ports: Ports, move: ss.Move, status: ss.Status) -> ss.Status | None:
+    """Book the move; the post's status after it, when that is another."""
     at = datetime.fromisoformat(move.fields["at"])
     ports.scheduler.book(booking_name(move.key, at), at, {"move": move.as_json()})
     if status.state != "queued" or status.due_at != at:
-        _save(ports, status, evolve(status, state="queued", due_at=at))
+        return evolve(status, state="queued", due_at=at)
+    return None
 
 
 def booking_name(key: str, at: datetime) -> str:
