@@ -49,7 +49,7 @@ def customer(
         "zone": zone,
     }
     values.update(fields)
-    return og.Customer(**values)  # type: ignore[arg-type]
+    return og.Customer.of(**values)  # type: ignore[arg-type]
 
 
 moments = st.datetimes(

@@ -54,6 +54,7 @@ from backoffice.core.appointment_reminder.sheet import (
     SYSTEM,
     Appointment,
     normalise_phone,
+    parse_appointments,
     parse_rows,
     parse_start,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "load_voice",
     "normalise_phone",
     "overtaken",
+    "parse_appointments",
     "parse_rows",
     "parse_start",
     "plan_tick",

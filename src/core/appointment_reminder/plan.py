@@ -91,11 +91,28 @@ def plan_tick(
     or after the start, nothing for a cancelled or rescheduled chain."""
     if now.tzinfo is None:
         raise ValueError("plan_tick needs an aware datetime")
+    # Most appointments, most hours, are further off than any window opens: two comparisons
+    # set them aside before their chain is named or the state looked at.
+    reach = {name: _reach(service) for name, service in rules.services.items()}
     moves: list[Move] = []
     for appointment in appointments:
-        service = rules.service(appointment.service)
-        moves += appointment_moves(appointment, state, service, now, rules.staff_channel)
+        if appointment.cancelled or now >= appointment.starts_at:
+            continue
+        service = appointment.service
+        if appointment.starts_at - now > reach.get(service, reach["default"]):
+            continue
+        moves += appointment_moves(
+            appointment, state, rules.service(service), now, rules.staff_channel
+        )
     return Plan(tuple(moves))
+
+
+def _reach(service: Service) -> timedelta:
+    """How long before the start the service's first window opens."""
+    hours = max(
+        service.first_reminder_hours, service.second_reminder_hours, service.gap_alert_hours
+    )
+    return timedelta(hours=hours)
 
 
 def appointment_moves(

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Literal
+from sys import intern
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from attrs import field, frozen
 
-from backoffice.core.keys import move_key
 from backoffice.core.onboarding_guide.documents import PlanRules, Rules, Step
 from backoffice.core.onboarding_guide.sheet import PREFIX, SHEET_FILE, Customer
 from backoffice.core.problems import Problem
@@ -22,9 +22,9 @@ MOVES: tuple[MoveKind, ...] = ("step_due", "nudge", "flag")
 SKEW = timedelta(minutes=5)  # a signup this far in the future is a clock's difference
 
 
-@frozen
-class Sent:
-    """One move of a journey as stored."""
+class Sent(NamedTuple):
+    """One move of a journey as stored. A tuple rather than an attrs class: every tick reads
+    every stored send of every journey."""
 
     journey: str
     step: str
@@ -63,15 +63,12 @@ class State:
     def of(cls, sends: Iterable[Sent], journeys: Iterable[Journey] = ()) -> State:
         by_journey: dict[str, dict[tuple[str, str], Sent]] = defaultdict(dict)
         statuses = {}
-        for send in sends:
-            statuses[(send.journey, send.step, send.kind)] = send.status
-            if send.status in DONE:
-                by_journey[send.journey][(send.step, send.kind)] = send
-        return cls(
-            {j: dict(s) for j, s in by_journey.items()},
-            {j.journey: j for j in journeys},
-            statuses,
-        )
+        for send in sends:  # every stored send, every tick
+            journey, step, kind, status, _ = send
+            statuses[(journey, step, kind)] = status
+            if status in DONE:
+                by_journey[journey][(step, kind)] = send
+        return cls(dict(by_journey), {j.journey: j for j in journeys}, statuses)
 
     def journey(self, journey: str) -> Journey:
         return self.journeys.get(journey, Journey(journey))
@@ -97,84 +94,143 @@ def plan_tick(customers: Sequence[Customer], state: State, rules: Rules, now: da
     if now.tzinfo is None:
         raise ValueError("plan_tick needs an aware datetime")
     current = {customer.customer_id: customer.journey for customer in customers}
+    journeys = set(current.values())
     stale = tuple(
         sorted(
             journey
             for journey in state.sent
-            if current.get(journey.rsplit("@", 1)[0], journey) != journey
+            if journey not in journeys and journey.rsplit("@", 1)[0] in current
         )
     )
+    # This runs for every customer every day: a customer costs a few comparisons and dictionary
+    # lookups (their days are integers, their sends one lookup), and a Move is built only for
+    # what is due.
+    soon = now + SKEW
+    plans = {name: _PlanSteps.of(plan) for name, plan in rules.plans.items()}
+    stopped = {journey for journey, answers in state.journeys.items() if answers.stopped}
+    today: dict[str, int] = {}  # the date in each zone, as a day number
     moves: list[Move] = []
     problems: list[Problem] = []
     for customer in customers:
-        if customer.signed_up_at > now + SKEW:
+        signed_up_at = customer.signed_up_at
+        if signed_up_at > soon:
             problems.append(_future(customer))
             continue
-        if customer.status != "active" or state.journey(customer.journey).stopped:
+        if customer.status != "active" or signed_up_at > now or customer.journey in stopped:
             continue
-        if customer.signed_up_at <= now:
-            moves += customer_moves(customer, state, rules.plan(customer.plan), now)
+        zone = customer.zone
+        if zone not in today:
+            today[zone] = now.astimezone(ZoneInfo(zone)).date().toordinal()
+        plan = plans.get(customer.plan) or plans["default"]
+        days = today[zone] - customer.signed_up_on.toordinal()
+        sent = state.sent.get(customer.journey)
+        if sent is None:  # nothing sent yet: the steps whose day has come
+            moves += [_move(customer, step, "step_due", days) for step in plan.until(days)]
+        elif not plan.done_with(sent):
+            moves += _follow_ups(customer, state, sent, plan, days, today[zone])
     return Plan(tuple(moves), tuple(problems), stale)
+
+
+@frozen
+class _PlanSteps:
+    """A plan's steps with the keys their sends are stored under, made once a tick."""
+
+    steps: tuple[tuple[Step, tuple[str, str], tuple[str, str], tuple[str, str]], ...]
+    flag_after_days: int | None
+    # A journey holding every `settled` key and no `unnudged` one gets nothing more: each step
+    # went out, and was nudged and flagged as far as the plan goes. Most rows of a sheet that
+    # keeps its customers are such, and two set comparisons in C tell them.
+    settled: frozenset[tuple[str, str]]
+    unnudged: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, plan: PlanRules) -> _PlanSteps:
+        # Interned, as the stored sends' steps are: a lookup then matches at once.
+        steps = tuple(
+            (s, (i, "step_due"), (i, "nudge"), (i, "flag"))
+            for s, i in ((s, intern(s.id)) for s in plan.steps)
+        )
+        settled, unnudged = set(), set()
+        for step, due, nudge, flag in steps:
+            settled.add(due)
+            if step.nudge_after_days is None:
+                unnudged.add(nudge)
+            else:
+                settled.add(nudge)
+                if plan.flag_after_days is not None:
+                    settled.add(flag)
+        return cls(steps, plan.flag_after_days, frozenset(settled), frozenset(unnudged))
+
+    def until(self, days: int) -> list[Step]:
+        """The steps due by day `days`."""
+        due = []
+        for step, _, _, _ in self.steps:
+            if days < step.day:
+                break  # later steps come later still: the days are in order
+            due.append(step)
+        return due
+
+    def done_with(self, sent: Mapping[tuple[str, str], Sent]) -> bool:
+        keys = sent.keys()
+        return keys >= self.settled and keys.isdisjoint(self.unnudged)
 
 
 def days_since_signup(customer: Customer, now: datetime) -> int:
     """The customer's local date now, minus their local date at signup."""
-    zone = ZoneInfo(customer.zone)
-    return (now.astimezone(zone).date() - customer.signed_up_at.astimezone(zone).date()).days
+    return (now.astimezone(ZoneInfo(customer.zone)).date() - customer.signed_up_on).days
 
 
-def customer_moves(customer: Customer, state: State, plan: PlanRules, now: datetime) -> list[Move]:
-    today = now.astimezone(ZoneInfo(customer.zone)).date()
-    days = days_since_signup(customer, now)
-    journey = state.journey(customer.journey)
+def _follow_ups(
+    customer: Customer,
+    state: State,
+    sent: Mapping[tuple[str, str], Sent],
+    plan: _PlanSteps,
+    days: int,
+    today: int,
+) -> list[Move]:
+    """Each step due and not sent, in order; for a step sent and not done, its nudge when due,
+    then the owner's flag when due after the nudge."""
+    answers = state.journeys.get(customer.journey)
+    done = answers.steps_done if answers is not None else ()
     moves: list[Move] = []
-    for step in plan.steps:
-        sent = state.done(customer.journey, step.id, "step_due")
-        if sent is None:
+    for step, due_key, nudge_key, flag_key in plan.steps:
+        step_sent = sent.get(due_key)
+        if step_sent is None:
             if days < step.day:
                 break  # later steps come later still: the days are in order
-            moves.append(_move(customer, step, "step_due", customer.email, days))
-            continue
-        if step.id not in journey.steps_done:
-            moves += _follow_up(customer, state, plan, step, sent, today, days)
+            moves.append(_move(customer, step, "step_due", days))
+        elif step.id not in done:
+            nudged = sent.get(nudge_key)
+            if nudged is None:
+                wait = step.nudge_after_days
+                if wait is not None and _since(step_sent, today) >= wait:
+                    moves.append(_move(customer, step, "nudge", days))
+            elif flag_key not in sent:
+                wait = plan.flag_after_days
+                if wait is not None and _since(nudged, today) >= wait:
+                    moves.append(_move(customer, step, "flag", days))
     return moves
 
 
-def _follow_up(
-    customer: Customer,
-    state: State,
-    plan: PlanRules,
-    step: Step,
-    sent: Sent,
-    today: date,
-    days: int,
-) -> list[Move]:
-    """A step sent and not done: its nudge when due, then the owner's flag when due."""
-    nudged = state.done(customer.journey, step.id, "nudge")
-    if nudged is None:
-        due = step.nudge_after_days is not None and _since(sent, today) >= step.nudge_after_days
-        return [_move(customer, step, "nudge", customer.email, days)] if due else []
-    flagged = state.done(customer.journey, step.id, "flag") is not None
-    due = plan.flag_after_days is not None and _since(nudged, today) >= plan.flag_after_days
-    return [_move(customer, step, "flag", customer.owner, days)] if due and not flagged else []
+def _since(sent: Sent, today: int) -> int:
+    return today - sent.on.toordinal() if sent.on else 0
 
 
-def _since(sent: Sent, today: date) -> int:
-    return (today - sent.on).days if sent.on else 0
-
-
-def _move(customer: Customer, step: Step, kind: MoveKind, to: str, days: int) -> Move:
+def _move(customer: Customer, step: Step, kind: MoveKind, days: int) -> Move:
+    customer_id = customer.customer_id
+    to = customer.owner if kind == "flag" else customer.email
     return Move(
-        key=move_key(PREFIX, customer.customer_id, step.id, kind),
-        kind=kind,
-        subject=customer.customer_id,
-        chain=customer.journey,
-        to=(to,),
-        line=customer.line,
+        # move_key's, spelled out: a third of the customers may get a move on a day
+        f"{PREFIX}:{customer_id}:{step.id}:{kind}",
+        kind,
+        customer_id,
+        customer.journey,
+        (to,),
+        customer.line,
         zone=customer.zone,
         fields={
             "name": customer.name,
-            "customer_id": customer.customer_id,
+            "customer_id": customer_id,
             "email": customer.email,
             "plan": customer.plan,
             "step": step.id,

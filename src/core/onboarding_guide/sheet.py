@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime, time
+from collections.abc import Callable, Collection
+from datetime import date, datetime, time
+from functools import lru_cache
+from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
-
-from attrs import frozen
 
 from backoffice.core.business_time import BAD_ZONE, local_at
 from backoffice.core.problems import Problem
@@ -18,6 +19,7 @@ from backoffice.core.sheet import (
     is_email,
     is_slack_user,
     parse_date,
+    parse_sheet,
     parse_table,
     word_in,
 )
@@ -36,8 +38,11 @@ STATUS_WORDS = {
 }
 
 
-@frozen
-class Customer:
+class Customer(NamedTuple):
+    """One customer on their way in, as the sheet says. A tuple rather than an attrs class: a
+    sheet makes one per row, and the planner reads every one of them every day. `Customer.of`
+    works out the two last fields; the sheet's reader has them at hand."""
+
     customer_id: str
     name: str
     email: str
@@ -46,12 +51,37 @@ class Customer:
     owner: str  # an email address or a Slack member id
     line: int
     zone: str  # the customer's timezone (the row's, else the workspace's)
-    status: str = "active"  # active | paused | handed_off | finished, as the sheet says
+    status: str  # active | paused | handed_off | finished, as the sheet says
+    signed_up_on: date  # the signup's date in the customer's timezone: their day 0
+    journey: str  # one customer's way in, from one signup: a new signup starts a new journey
 
-    @property
-    def journey(self) -> str:
-        """One customer's way in, from one signup: a new signup starts a new journey."""
-        return f"{self.customer_id}@{self.signed_up_at.astimezone(ZoneInfo(self.zone)).date()}"
+    @classmethod
+    def of(
+        cls,
+        customer_id: str,
+        name: str,
+        email: str,
+        plan: str,
+        signed_up_at: datetime,
+        owner: str,
+        line: int,
+        zone: str,
+        status: str = "active",
+    ) -> Customer:
+        on = signed_up_at.astimezone(ZoneInfo(zone)).date()
+        return cls(
+            customer_id,
+            name,
+            email,
+            plan,
+            signed_up_at,
+            owner,
+            line,
+            zone,
+            status,
+            on,
+            f"{customer_id}@{on.isoformat()}",
+        )
 
 
 def parse_rows(
@@ -63,53 +93,84 @@ def parse_rows(
     admin: str,
 ) -> tuple[list[Customer], list[Problem]]:
     """Customers from the sheet; a bad row is a problem naming its line, the others run."""
-    return parse_table(
-        table,
-        REQUIRED_COLUMNS,
-        "customer_id",
-        lambda row, report: _parse_row(row, report, plans, timezone, dayfirst, admin),
-    )
+    parse = _row_parser(plans, timezone, dayfirst, admin)
+    return parse_table(table, REQUIRED_COLUMNS, "customer_id", parse)
 
 
-def _parse_row(
-    row: RawRow,
-    problem: RowReport,
+def parse_customers(
+    body: bytes,
     plans: Collection[str],
+    *,
     timezone: str,
     dayfirst: bool | None,
     admin: str,
-) -> Customer | None:
-    values = row.values
-    zone = values.get("timezone") or timezone
+) -> tuple[list[Customer], list[Problem]]:
+    """The sheet's bytes as customers, with the sheet's problems and the rows' (`parse_rows` of
+    `read_sheet`, a row at a time)."""
+    parse = _row_parser(plans, timezone, dayfirst, admin)
+    return parse_sheet(body, SHEET_FILE, REQUIRED_COLUMNS, "customer_id", parse)
+
+
+def _row_parser(
+    plans: Collection[str], timezone: str, dayfirst: bool | None, admin: str
+) -> Callable[[RawRow, RowReport], Customer | None]:
+    """The parse of one row, the workspace's reading closed over: it runs once per row of sheets
+    of 10k rows and more, where passing the settings on each call is a tenth of the time."""
+
+    workspace_zone = zone_named(timezone)
+    required = itemgetter(*REQUIRED_COLUMNS)  # every row has every column of the header
+
+    def parse(row: RawRow, problem: RowReport) -> Customer | None:
+        values = row.values
+        customer_id, name, email, plan, signed, owner = required(values)
+        zone_name = values.get("timezone")
+        if zone_name:
+            zone = zone_named(zone_name)
+        else:
+            zone_name, zone = timezone, workspace_zone
+        if zone is None:
+            problem("timezone", "unknown timezone; expected a name like Asia/Singapore; skipped")
+            return None
+        if not is_email(email):
+            problem("email", "not an email address, so no step can reach them; this row is skipped")
+            return None
+        if plan not in plans:
+            problem("plan", f"unknown plan; known: {', '.join(sorted(plans))}; this row is skipped")
+            return None
+        try:
+            signed_up_at = parse_moment(signed, zone, dayfirst)
+        except ValueError as error:
+            problem("signed_up_at", f"{error}; this row is skipped")
+            return None
+        # In the customer's zone already, unless the sheet gave the moment another offset.
+        local = signed_up_at if signed_up_at.tzinfo is zone else signed_up_at.astimezone(zone)
+        on = local.date()
+        status = values.get("status")
+        return Customer(
+            customer_id,
+            name or customer_id,
+            email,
+            plan,
+            signed_up_at,
+            owner if owner and is_recipient(owner) else _no_owner(problem, admin),
+            row.line,
+            zone_name,
+            _status(status, problem) if status else "active",
+            on,
+            customer_id + "@" + on.isoformat(),  # the journey, as Customer.of names it
+        )
+
+    return parse
+
+
+@lru_cache(maxsize=256)
+def zone_named(name: str) -> ZoneInfo | None:
+    """The zone of that name, None when there is none. Cached: a sheet names a few zones on
+    thousands of rows, and a name that is no zone is looked for once, not on every row."""
     try:
-        ZoneInfo(zone)
+        return ZoneInfo(name)
     except BAD_ZONE:
-        problem("timezone", "unknown timezone; expected a name like Asia/Singapore; skipped")
         return None
-    email = values.get("email", "")
-    if not is_email(email):
-        problem("email", "not an email address, so no step can reach them; this row is skipped")
-        return None
-    plan = values.get("plan", "")
-    if plan not in plans:
-        problem("plan", f"unknown plan; known: {', '.join(sorted(plans))}; this row is skipped")
-        return None
-    try:
-        signed_up_at = parse_moment(values.get("signed_up_at", ""), ZoneInfo(zone), dayfirst)
-    except ValueError as error:
-        problem("signed_up_at", f"{error}; this row is skipped")
-        return None
-    return Customer(
-        customer_id=values["customer_id"],
-        name=values.get("name") or values["customer_id"],
-        email=email,
-        plan=plan,
-        signed_up_at=signed_up_at,
-        owner=_owner(values.get("owner", ""), problem, admin),
-        line=row.line,
-        zone=zone,
-        status=_status(values.get("status", ""), problem),
-    )
 
 
 def parse_moment(text: str, zone: ZoneInfo, dayfirst: bool | None) -> datetime:
@@ -122,22 +183,39 @@ def parse_moment(text: str, zone: ZoneInfo, dayfirst: bool | None) -> datetime:
         if dayfirst is None and ambiguity(value):
             raise ValueError(ambiguity(value)) from None
         return local_at(parse_date(value, dayfirst=dayfirst), time(0, 0), zone)
-    if moment.tzinfo is None:
-        return local_at(moment.date(), moment.time(), zone)
-    return moment
+    if moment.tzinfo is not None:
+        return moment
+    # `local_at`, in a fifth of its time for the hours no clock change touches (all but a few a
+    # year): there a wall time has one offset whichever side of a change it is read on (its
+    # fold), so it exists, is not repeated, and is the instant as written.
+    at = moment.time()
+    if zone.utcoffset(moment) == zone.utcoffset(datetime.combine(moment, _second_reading(at))):
+        return datetime.combine(moment, at, zone)
+    return local_at(moment.date(), at, zone)
 
 
-def _owner(owner: str, problem: RowReport, admin: str) -> str:
-    if owner and (is_email(owner) or is_slack_user(owner)):
-        return owner
+@lru_cache(maxsize=2048)
+def _second_reading(at: time) -> time:
+    """The time of day read as its second occurrence (fold 1). Made once per time of day (a
+    sheet repeats them, minute by minute): making one is the slowest step of the check."""
+    return at.replace(fold=1)
+
+
+def _no_owner(problem: RowReport, admin: str) -> str:
     problem(
         "owner", f"owner must be an email address or a Slack member id; the admin ({admin}) is used"
     )
     return admin
 
 
+@lru_cache(maxsize=1024)
+def is_recipient(value: str) -> bool:
+    """Cached: a sheet names the same few owners on thousands of rows."""
+    return is_email(value) or is_slack_user(value)
+
+
 def _status(text: str, problem: RowReport) -> str:
-    status = word_in(text, STATUS_WORDS)
+    status = _status_word(text)
     if status is None:
         problem(
             "status",
@@ -146,3 +224,10 @@ def _status(text: str, problem: RowReport) -> str:
         )
         return "active"
     return status
+
+
+@lru_cache(maxsize=256)
+def _status_word(text: str) -> str | None:
+    """Cached: a sheet writes its few statuses on thousands of rows, and reading one folds
+    every spelling of every status."""
+    return word_in(text, STATUS_WORDS)

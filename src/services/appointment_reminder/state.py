@@ -3,22 +3,22 @@ and what a message says about one appointment (its fields, its reply link, its c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
 
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.ics import event_ics
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.core.sheet import read_sheet
 from backoffice.core.tokens import nonce_for
 from backoffice.core.vocabulary import Move
 from backoffice.ports import Blobs, Tables, TableSchema
 from backoffice.services.delivery import Slot
-from backoffice.services.documents import bytes_of, text_of
+from backoffice.services.documents import bytes_of, collector_paused, text_of
 from backoffice.services.system import Storage
 
 REPLIES = TableSchema("ar-replies", "appt_id", "replied_at")
@@ -38,9 +38,16 @@ class Documents:
     rules: ar.Rules
     voice: ar.Voice  # the sections that can be written
     voice_text: str
+    by_id: Mapping[str, ar.Appointment] = field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Each dispatch and reply looks up one appointment: by id, not along the sheet (the
+        # first of an id, as along it).
+        by_id = {a.appt_id: a for a in reversed(self.appointments)}
+        object.__setattr__(self, "by_id", by_id)
 
     def appointment(self, appt_id: str) -> ar.Appointment | None:
-        return next((a for a in self.appointments if a.appt_id == appt_id), None)
+        return self.by_id.get(appt_id)
 
 
 def load_documents(blobs: Blobs, settings: Settings) -> Documents:
@@ -71,19 +78,25 @@ class Reading:
 def parsed_documents(sheet: bytes, rules_text: str, voice: str, reading: Reading) -> Documents:
     """Parsed once per version of the documents: dispatch looks up one appointment per move."""
     rules = evolve(ar.load_rules(rules_text), staff_channel=reading.staff)
-    table, problems = read_sheet(sheet, ar.SHEET_FILE)
-    appointments, row_problems = ar.parse_rows(
-        table,
-        rules,
-        timezone=reading.timezone,
-        default_country=reading.default_country,
-        dayfirst=reading.dayfirst,
-    )
+    appointments, problems = parse_appointments(sheet, rules, reading)
     words, errors = ar.read_voice(voice)
     voice_problems = [problem for error in errors for problem in error.problems()]
-    return Documents(
-        tuple(appointments), (*voice_problems, *problems, *row_problems), rules, words, voice
-    )
+    return Documents(appointments, (*voice_problems, *problems), rules, words, voice)
+
+
+def parse_appointments(
+    sheet: bytes, rules: ar.Rules, reading: Reading
+) -> tuple[tuple[ar.Appointment, ...], tuple[Problem, ...]]:
+    """The sheet's appointments, with its problems and its rows'."""
+    with collector_paused():
+        appointments, problems = ar.parse_appointments(
+            sheet,
+            rules,
+            timezone=reading.timezone,
+            default_country=reading.default_country,
+            dayfirst=reading.dayfirst,
+        )
+    return tuple(appointments), tuple(problems)
 
 
 def load_state(tables: Tables, appt_id: str | None = None) -> ar.State:

@@ -3,21 +3,21 @@ sends and each journey's answers)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from functools import lru_cache
+from sys import intern
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from backoffice.core import onboarding_guide as og
 from backoffice.core.problems import Problem
 from backoffice.core.settings import Settings
-from backoffice.core.sheet import read_sheet
 from backoffice.core.vocabulary import Move
 from backoffice.ports import Absent, Blobs, Equals, Tables, TableSchema
 from backoffice.services.delivery import Slot
-from backoffice.services.documents import bytes_of, text_of
+from backoffice.services.documents import bytes_of, collector_paused, text_of
 from backoffice.services.system import Storage
 
 JOURNEYS = TableSchema("og-state", "customer_id", "journey")
@@ -37,9 +37,16 @@ class Documents:
     rules: og.Rules
     voice: og.Voice  # the sections that can be written
     voice_text: str
+    by_id: Mapping[str, og.Customer] = field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Each dispatch and answer looks up one customer: by id, not along the sheet (the
+        # first of an id, as along it).
+        by_id = {c.customer_id: c for c in reversed(self.customers)}
+        object.__setattr__(self, "by_id", by_id)
 
     def customer(self, customer_id: str) -> og.Customer | None:
-        return next((c for c in self.customers if c.customer_id == customer_id), None)
+        return self.by_id.get(customer_id)
 
 
 @frozen
@@ -66,23 +73,51 @@ def load_documents(blobs: Blobs, settings: Settings) -> Documents:
     )
 
 
-@lru_cache(maxsize=2)
 def parsed_documents(sheet: bytes, rules_text: str, voice: str, reading: Reading) -> Documents:
-    """Parsed once per version of the documents: each answer looks up one customer."""
+    """Parsed once per version of the documents: each dispatch and answer reads them afresh
+    to look up one customer."""
+    return _parsed(_Content(sheet), rules_text, voice, reading)
+
+
+class _Content:
+    """A sheet's bytes as a cache's key: hashed by their length, compared in full. Hashing a
+    whole sheet, read afresh by every dispatch, costs ten times the comparison that finds it
+    unchanged."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __hash__(self) -> int:
+        return len(self.body)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Content) and other.body == self.body
+
+
+@lru_cache(maxsize=2)
+def _parsed(sheet: _Content, rules_text: str, voice: str, reading: Reading) -> Documents:
     rules = og.load_rules(rules_text)
-    table, problems = read_sheet(sheet, og.SHEET_FILE)
-    customers, row_problems = og.parse_rows(
-        table,
-        rules.plans,
-        timezone=reading.timezone,
-        dayfirst=reading.dayfirst,
-        admin=reading.admin,
-    )
+    customers, problems = parse_customers(sheet.body, rules.plans, reading)
     words, errors = og.read_voice(voice, rules)
     voice_problems = [problem for error in errors for problem in error.problems()]
-    return Documents(
-        tuple(customers), (*voice_problems, *problems, *row_problems), rules, words, voice
-    )
+    return Documents(customers, (*voice_problems, *problems), rules, words, voice)
+
+
+def parse_customers(
+    sheet: bytes, plans: Collection[str], reading: Reading
+) -> tuple[tuple[og.Customer, ...], tuple[Problem, ...]]:
+    """The sheet's customers, with its problems and its rows'."""
+    with collector_paused():
+        customers, problems = og.parse_customers(
+            sheet,
+            plans,
+            timezone=reading.timezone,
+            dayfirst=reading.dayfirst,
+            admin=reading.admin,
+        )
+    return tuple(customers), tuple(problems)
 
 
 def load_state(tables: Tables, customer_id: str | None = None) -> og.State:
@@ -101,11 +136,13 @@ def load_state(tables: Tables, customer_id: str | None = None) -> og.State:
 
 def sent_from_row(row: Mapping[str, Any]) -> og.Sent:
     on = row.get("local_date")
+    # Interned: a tick reads every stored send, whose few steps, kinds and statuses are then
+    # held once, and the planner's lookups by step and kind match them at once.
     return og.Sent(
         row["journey"],
-        row["step"],
-        row["kind"],
-        row["status"],
+        intern(row["step"]),
+        intern(row["kind"]),
+        intern(row["status"]),
         date.fromisoformat(on) if on else None,
     )
 
