@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from backoffice.adapters.local.scheduling import SystemClock
+    from backoffice.adapters.clock import SystemClock
     from backoffice.cli.run import Runner, quiet_after
     from backoffice.cli.serve import ServeError, make_server
 

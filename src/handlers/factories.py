@@ -9,18 +9,25 @@ kept for the execution environment; heavy imports wait for the handlers that nee
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
-from backoffice.core.settings import Settings
-from backoffice.handlers import lanes, links, metrics, web
+from backoffice.handlers import metrics
 from backoffice.handlers.logs import log
-from backoffice.ports import Ports
-from backoffice.services.engine import Delivery
-from backoffice.services.system import System
+
+if TYPE_CHECKING:
+    from backoffice.core.settings import Settings
+    from backoffice.handlers.web import Route
+    from backoffice.ports import Ports
+    from backoffice.services.engine import Delivery
+    from backoffice.services.system import System
 
 Handler = Callable[..., dict[str, Any]]  # (event, context=None) -> response
+# A route table, or what builds it when the first request comes (a table whose pages import
+# what no other function of the system needs).
+Routes = Sequence["Route"] | Callable[[], Sequence["Route"]]
 
 
 def wired(system: System) -> tuple[Ports, Settings]:
@@ -129,6 +136,8 @@ def drive_sync(system: System) -> Handler:
     """Mirror the sheet and the rules and voice docs to S3, only what changed."""
 
     def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        from backoffice.handlers import lanes
+
         return lanes.drive_sync(system, *wired(system))
 
     return handler
@@ -138,6 +147,8 @@ def calendar_sync(system: System) -> Handler:
     """Events tagged for the system in the configured calendars become proposals."""
 
     def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        from backoffice.handlers import lanes
+
         return lanes.calendar_sync(system, *wired(system))
 
     return handler
@@ -147,6 +158,8 @@ def intake_ses_parser(system: System) -> Handler:
     """A forwarded email (S3 event) or a Textract completion (SNS event): on to a proposal."""
 
     def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        from backoffice.handlers import lanes
+
         return lanes.intake_ses_parser(event, system, *wired(system))
 
     return handler
@@ -154,22 +167,37 @@ def intake_ses_parser(system: System) -> Handler:
 
 @frozen
 class Http:
-    """A Function URL: the system's own routes, then its links and Slack's interactivity.
-    `backoffice serve` answers through the same table with the embedded backend's ports."""
+    """A Function URL: the system's own routes, then (`links`) its links and Slack's
+    interactivity. `backoffice serve` answers through the same table with the embedded
+    backend's ports."""
 
     system: System
-    routes: tuple[web.Route, ...]
+    own: Routes
+    links: bool = False
+
+    @cached_property
+    def routes(self) -> tuple[Route, ...]:
+        """The table, made at the first request: a system's other functions (its tick, its
+        dispatch) import none of the pages, links or Slack endpoints only this one serves."""
+        own = tuple(self.own() if callable(self.own) else self.own)
+        if not self.links:
+            return own
+        from backoffice.handlers import links
+
+        return (*own, *links.routes(self.system))
 
     def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
         with metrics.invocation(self.system.prefix):
             return self.answer(event, *wired(self.system))
 
     def answer(self, event: Mapping[str, Any], ports: Ports, settings: Settings) -> dict[str, Any]:
+        from backoffice.handlers import web
+
         return web.routed(self.routes, event, ports, settings)
 
 
-def http(system: System, routes: Sequence[web.Route] = ()) -> Http:
-    return Http(system, (*routes, *links.routes(system)))
+def http(system: System, routes: Routes = ()) -> Http:
+    return Http(system, routes, links=True)
 
 
 def http_of(system: System) -> Http:

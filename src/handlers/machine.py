@@ -41,7 +41,8 @@ def local_ports(
 ) -> Ports:
     """The embedded backend over a workspace folder. `now` fixes the clock (`tick --now`);
     `clock` gives one (`run`, and the tests that drive it)."""
-    from backoffice.adapters.local.scheduling import InlineBus, LocalScheduler, SystemClock
+    from backoffice.adapters.clock import SystemClock
+    from backoffice.adapters.local.scheduling import InlineBus, LocalScheduler
     from backoffice.adapters.local.storage import FolderBlobs
     from backoffice.adapters.local.tables import SqliteTables
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.core.settings import Settings
-from backoffice.handlers import factories, inbox_web, metrics
+from backoffice.handlers import factories, metrics
 from backoffice.handlers.logs import log
 from backoffice.handlers.web import Endpoint, Request, Route
 from backoffice.ports import Ports
@@ -78,5 +78,14 @@ sla_sweeper = factories.tick(si.SYSTEM)
 router = sla_sweeper
 digest = factories.reports(si.SYSTEM)
 drive_sync = factories.drive_sync(si.SYSTEM)
-HTTP = factories.http(si.SYSTEM, (*WEBHOOKS, *inbox_web.ROUTES))
-reply_handler = factories.http(si.SYSTEM, inbox_web.ROUTES)  # the teammates' inbox
+
+
+def _inbox() -> tuple[Route, ...]:
+    """The teammates' inbox pages, imported by the two functions that serve them only."""
+    from backoffice.handlers import inbox_web
+
+    return inbox_web.ROUTES
+
+
+HTTP = factories.http(si.SYSTEM, lambda: (*WEBHOOKS, *_inbox()))
+reply_handler = factories.http(si.SYSTEM, _inbox)  # the teammates' inbox

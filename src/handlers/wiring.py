@@ -88,17 +88,19 @@ def read_settings(workspace: Path) -> Settings:
 
 @cache
 def aws_client(service: str) -> Any:
-    """One boto3 session per environment, one client per service, standard retry mode."""
+    """One botocore session per environment, one client per service, standard retry mode.
+    botocore's clients are what boto3 hands out too; going without boto3 (its resources,
+    which nothing here uses) keeps its import off every cold start."""
     from botocore.config import Config
 
-    return _session().client(service, config=Config(retries={"mode": "standard"}))
+    return _session().create_client(service, config=Config(retries={"mode": "standard"}))
 
 
 @cache
 def _session() -> Any:
-    import boto3
+    import botocore.session
 
-    return boto3.session.Session()
+    return botocore.session.get_session()
 
 
 def env(name: str, default: str | None = None) -> str:
@@ -126,7 +128,7 @@ def sheet_bucket_variable(system: System) -> str:
 
 def aws_ports(settings: Settings, system: System) -> Ports:
     """A system's ports on AWS, from the environment its SAM template sets."""
-    from backoffice.adapters.local.scheduling import SystemClock
+    from backoffice.adapters.clock import SystemClock
 
     blobs = lazy(lambda: _s3_blobs(system))
     return Ports(
@@ -288,7 +290,11 @@ def doc_variable(system: System, name: str) -> str:
 
 
 def aws_settings(system: System) -> Settings:
-    from backoffice.adapters.aws.config import load_aws_settings
+    """The settings parameter and the secrets, through the Parameters and Secrets Lambda
+    Extension when the function has it (PARAMETERS_SECRETS_EXTENSION_HTTP_PORT), else through
+    SSM and Secrets Manager."""
+    from backoffice.adapters.aws.config import ParametersSecretsExtension, load_aws_settings
+    from backoffice.handlers.logs import log
 
     p, v = system.prefix, system.variable
     secret_ids = {
@@ -306,10 +312,12 @@ def aws_settings(system: System) -> Settings:
         "whatsapp_token": f"{p}/wa/token",
     }
     return load_aws_settings(
-        aws_client("ssm"),
+        lambda: aws_client("ssm"),
         lambda: aws_client("secretsmanager"),
         env(f"{v}_CONFIG_PARAMETER", f"/{p}/config/backoffice.toml"),
         secret_ids,
+        ParametersSecretsExtension.from_environment(os.environ),
+        log,
     )
 
 

@@ -289,7 +289,7 @@ def test_preview_starts_from_the_current_time(
 def test_the_system_clock_is_aware_utc() -> None:
     from freezegun import freeze_time
 
-    from backoffice.adapters.local.scheduling import SystemClock
+    from backoffice.adapters.clock import SystemClock
 
     with freeze_time("2026-12-01 13:00:00"):
         now = SystemClock().now()

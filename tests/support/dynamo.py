@@ -58,7 +58,7 @@ def index_keys_checked(session: Any, template: Mapping[str, Any], prefix: str) -
             }
         )
 
-    session.events.register("before-call.dynamodb", check)
+    session.register("before-call.dynamodb", check)
 
 
 def _index_keys(template: Mapping[str, Any], prefix: str) -> dict[str, list[tuple[str, str, str]]]:

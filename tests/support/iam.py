@@ -91,7 +91,7 @@ class Roles:
 
     def record(self, session: Any) -> None:
         """Watch every client the session makes (the wiring's one session)."""
-        session.events.register("before-parameter-build", self._before_call)
+        session.register("before-parameter-build", self._before_call)
 
     def watch_handlers(
         self,

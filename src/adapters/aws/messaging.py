@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from email.utils import make_msgid
 from typing import Any
 
-from backoffice.adapters.mime import build_email
 from backoffice.core.text import printable
 from backoffice.ports import Email, Event
 
@@ -22,15 +21,20 @@ class SesMailer:
     def __init__(
         self, client: Any, sender: str, domain: str = "backoffice", configuration_set: str = ""
     ) -> None:
+        # The MIME builder (the email package's policy, headers and content managers) loads
+        # with a mailer, not with the bus or the texts beside it in this module.
+        from backoffice.adapters.mime import build_email
+
         self.client = client
         self.sender = sender
         self.domain = domain
         self.configuration_set = configuration_set
+        self._build = build_email
 
     def send(self, email: Email) -> str:
         if not email.to:  # SES would take it and deliver it to nobody
             raise ValueError("an e-mail needs at least one recipient")
-        raw = build_email(self.sender, email, make_msgid(domain=self.domain))
+        raw = self._build(self.sender, email, make_msgid(domain=self.domain))
         extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         response = self.client.send_raw_email(
             Source=self.sender, Destinations=list(email.to), RawMessage={"Data": raw}, **extra

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Set as AbstractSet
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from backoffice.ports import (
     Absent,
@@ -23,8 +22,6 @@ from backoffice.ports import (
 
 BATCH_WRITE = 25
 TRANSACT_MOST = 25
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class DynamoTables:
@@ -191,20 +188,83 @@ class _Expression:
         raise TypeError(f"not a condition: {condition!r}")
 
 
+# DynamoDB's number limits, as boto3's TypeSerializer enforces them: a number DynamoDB would
+# round or refuse is refused here, before the call.
+_NUMBERS = Context(
+    Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow]
+)
+
+
 def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in item.items()}
+    return {key: _attribute(value) for key, value in item.items()}
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    """A value as DynamoDB's typed JSON, by the rules of boto3's TypeSerializer (whose import
+    would bring boto3 into every cold start for these few lines)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if _is_number(value):
+        return {"N": _number(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes | bytearray):
+        return {"B": value}
+    if isinstance(value, AbstractSet):
+        if all(_is_number(v) for v in value):
+            return {"NS": [_number(v) for v in value]}
+        if all(isinstance(v, str) for v in value):
+            return {"SS": list(value)}
+        if all(isinstance(v, bytes | bytearray) for v in value):
+            return {"BS": list(value)}
+    elif isinstance(value, Mapping):
+        return {"M": {k: _attribute(v) for k, v in value.items()}}
+    elif isinstance(value, list | tuple):
+        return {"L": [_attribute(v) for v in value]}
+    raise TypeError(f'Unsupported type "{type(value)}" for value "{value}"')
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, float):
+        raise TypeError("Float types are not supported. Use Decimal types instead.")
+    return isinstance(value, int | Decimal)
+
+
+def _number(value: int | Decimal) -> str:
+    number = str(_NUMBERS.create_decimal(value))
+    if number in ("Infinity", "NaN"):
+        raise TypeError("Infinity and NaN not supported")
+    return number
 
 
 def _decode(raw: Mapping[str, Any]) -> Item:
-    return {key: _plain(_deserializer.deserialize(value)) for key, value in raw.items()}
+    return {key: _plain(value) for key, value in raw.items()}
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the ports speak plain ints."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _plain(value: Mapping[str, Any]) -> Any:
+    """A typed value back to Python's, as boto3's TypeDeserializer reads it, except that
+    numbers come back as the ports speak them (int, or float for a fraction) and binary as
+    bytes; sets are left as read (sets of numbers hold Decimals)."""
+    if not value:
+        raise TypeError("Value must be a nonempty dictionary whose key is a valid dynamodb type.")
+    kind, data = next(iter(value.items()))
+    if kind == "S":
+        return data
+    if kind == "N":
+        number = _NUMBERS.create_decimal(data)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "M":
+        return {k: _plain(v) for k, v in data.items()}
+    if kind == "L":
+        return [_plain(v) for v in data]
+    if kind == "BOOL" or kind == "B":
+        return data
+    if kind == "NULL":
+        return None
+    if kind == "SS" or kind == "BS":
+        return set(data)
+    if kind == "NS":
+        return {_NUMBERS.create_decimal(n) for n in data}
+    raise TypeError(f"Dynamodb type {kind} is not supported")

@@ -1,4 +1,4 @@
-"""The embedded backend's clock, one-off schedules (fired by a later tick) and in-process bus."""
+"""The embedded backend's one-off schedules (fired by a later tick) and in-process bus."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ from typing import Any
 
 from backoffice.adapters.local.database import Database
 from backoffice.ports import Event
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class LocalScheduler:

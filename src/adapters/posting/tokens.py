@@ -58,7 +58,7 @@ class FileTokens:
 
 
 class SecretsManagerTokens:
-    """The secrets in AWS Secrets Manager (a boto3 `secretsmanager` client)."""
+    """The secrets in AWS Secrets Manager (a `secretsmanager` client)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
