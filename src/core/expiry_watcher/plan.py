@@ -128,22 +128,28 @@ def plan_tick(items: Sequence[Item], state: State, rules: Rules, now: datetime) 
     moves: list[Move] = []
     problems: list[Problem] = []
     touched, current = _touched(state), dict[str, str]()
-    chains, default, day = rules.chains, rules.chains["default"], today.toordinal()
+    # How far out a row of each category can first hear of anything, unless it sets its own
+    # first_alert_days (escalation never starts before the first alert's window).
+    reach = {name: max(c.first_alert_days, c.escalate_days) for name, c in rules.chains.items()}
+    default, day = reach["default"], today.toordinal()
     for item in items:
         # Most rows, most days: nothing was ever sent or answered for the item, and its act-by
         # date is outside its first-alert and its escalation window. A few comparisons tell.
         if item.item_id not in touched:
-            chain = chains.get(item.category, default)
             days = item.expires_on.toordinal() - item.notice_days - day
-            first = (
-                chain.first_alert_days if item.first_alert_days is None else item.first_alert_days
-            )
-            if days > first and days > chain.escalate_days:
+            if item.first_alert_days is None:
+                if days > reach.get(item.category, default):
+                    continue
+            elif days > item.first_alert_days and days > _escalation(rules, item):
                 continue
         else:
             current[item.item_id] = item.chain_id
         moves += _moves_or_problem(item, state, rules, today, problems)
     return Plan(tuple(moves), tuple(problems), _superseded(current, state))
+
+
+def _escalation(rules: Rules, item: Item) -> int:
+    return rules.chain_for(item.category).escalate_days
 
 
 def _moves_or_problem(
