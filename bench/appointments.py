@@ -25,7 +25,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,15 +33,10 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from attrs import evolve
-from common import Figure, counted, table, timed
-from onboarding import parse_floor, tick_floor
+from common import Figure, rows_floor, table, tick_floor, timed, timed_tick, workspace_with
 
-from backoffice.cli.running import run_tick
-from backoffice.cli.workspace import write_example
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.appointment_reminder import sheet as appointment_sheet
-from backoffice.handlers.machine import local_ports
-from backoffice.handlers.wiring import read_settings
 from backoffice.services.appointment_reminder import SYSTEM
 from backoffice.services.appointment_reminder import state as documents
 
@@ -79,7 +73,7 @@ def cold() -> None:
 
 
 def parse_floor_with_numbers(body: bytes) -> list[dict[str, str]]:
-    rows = parse_floor(body, "starts_at")
+    rows = rows_floor(body, "starts_at")
     for phone in {row["phone"] for row in rows}:
         code, national = int(phone[1:3]), int(phone[3:])  # every number here is +65...
         phonenumbers.is_valid_number(
@@ -100,28 +94,12 @@ def plan_floor(appointments: tuple[ar.Appointment, ...]) -> list[ar.Appointment]
 
 def one_tick(text: str, counter: Counter[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
-        workspace = Path(folder) / "salon"
-        write_example(SYSTEM, workspace, NOW.date())
-        (workspace / ar.SHEET_FILE).write_text(text)
-        settings = read_settings(workspace)
-        events: list[dict[str, Any]] = []
-        ports = local_ports(workspace, settings, SYSTEM, lambda _t, d: events.append(d), NOW)
-        cold()  # each hourly run starts cold, as a new process would
-        started = time.perf_counter()
-        deliveries, _ = run_tick(
-            SYSTEM,
-            counted(ports, counter),
-            settings,
-            events,
-            ports.scheduler.due,  # type: ignore[attr-defined]
-        )
-        elapsed = time.perf_counter() - started
-        outbox = [p.read_bytes() for p in sorted((workspace / "outbox").iterdir())]
-        floor = tick_floor(
-            Path(folder), workspace / ar.SHEET_FILE, outbox, parse_floor_with_numbers
-        )
-        sent = sum(1 for d in deliveries if d.status == "sent")
-        return {"tick": elapsed, "floor": floor, "sent": sent}
+        workspace = workspace_with(SYSTEM, Path(folder), text, NOW.date())
+        # Each hourly run starts cold, as a new process would.
+        run = timed_tick(SYSTEM, workspace, NOW, counter, lambda _: cold())
+        sheet = workspace / ar.SHEET_FILE
+        floor = tick_floor(Path(folder), sheet, run["outbox"], parse_floor_with_numbers)
+        return {**run, "floor": floor}
 
 
 def figures(repeat: int = 3, rows: int = 10_000) -> list[Figure]:

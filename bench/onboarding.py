@@ -19,30 +19,22 @@ beside the least work that could produce it, in the same run:
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import os
-import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from attrs import astuple
-from common import Figure, counted, table, timed
+from common import Figure, rows_floor, table, tick_floor, timed, timed_tick, workspace_with
 
-from backoffice.cli.running import run_tick
-from backoffice.cli.workspace import write_example
 from backoffice.core import onboarding_guide as og
-from backoffice.handlers.machine import local_ports
-from backoffice.handlers.wiring import read_settings
+from backoffice.ports import Ports
 from backoffice.services.onboarding_guide import SENDS, SYSTEM
 from backoffice.services.onboarding_guide import state as documents
 from backoffice.services.onboarding_guide.state import sent_from_row
@@ -111,11 +103,8 @@ def parse(body: bytes) -> tuple[tuple[og.Customer, ...], tuple[Any, ...]]:
     return documents.parse_customers(body, RULES.plans, READING)
 
 
-def parse_floor(body: bytes, column: str = "signed_up_at") -> list[dict[str, str]]:
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    for row in rows:
-        datetime.fromisoformat(row[column])
-    return rows
+def parse_floor(body: bytes) -> list[dict[str, str]]:
+    return rows_floor(body, "signed_up_at")
 
 
 def plan_floor(
@@ -146,55 +135,16 @@ def plan_figure(customers: tuple[og.Customer, ...], repeat: int) -> Figure:
 
 
 def one_tick(text: str, counter: Counter[str]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        workspace = Path(folder) / "saas"
-        write_example(SYSTEM, workspace, NOW.date())
-        (workspace / og.SHEET_FILE).write_text(text)
-        toml = workspace / "backoffice.toml"
-        toml.write_text(toml.read_text().replace('digest_day = "Mon"', 'digest_day = "off"'))
-        settings = read_settings(workspace)
-        events: list[dict[str, Any]] = []
-        ports = local_ports(workspace, settings, SYSTEM, lambda _t, d: events.append(d), NOW)
-        customers, _ = parse((workspace / og.SHEET_FILE).read_bytes())
+    def seeded(ports: Ports) -> None:
+        customers, _ = parse(text.encode())
         ports.tables.put_many(SENDS.name, past_sends(customers))
         documents._parsed.cache_clear()  # each daily run starts cold, as a new process would
-        started = time.perf_counter()
-        deliveries, _ = run_tick(
-            SYSTEM,
-            counted(ports, counter),
-            settings,
-            events,
-            ports.scheduler.due,  # type: ignore[attr-defined]
-        )
-        elapsed = time.perf_counter() - started
-        outbox = [p.read_bytes() for p in sorted((workspace / "outbox").iterdir())]
-        floor = tick_floor(Path(folder), workspace / og.SHEET_FILE, outbox, parse_floor)
-        sent = sum(1 for d in deliveries if d.status == "sent")
-        return {"tick": elapsed, "floor": floor, "sent": sent}
 
-
-def tick_floor(
-    folder: Path, sheet: Path, messages: list[bytes], read: Callable[[bytes], object]
-) -> float:
-    """One read of the sheet, one SQLite transaction per message, one atomic write of each."""
-    started = time.perf_counter()
-    read(sheet.read_bytes())
-    db = sqlite3.connect(folder / "floor.db", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE sends (pk TEXT, sk TEXT, item TEXT, PRIMARY KEY (pk, sk))")
-    out = folder / "floor"
-    out.mkdir()
-    for n, body in enumerate(messages):
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO sends VALUES (?, ?, ?)", (str(n), "sent", json.dumps({"n": n})))
-        db.execute("COMMIT")
-        handle, temporary = tempfile.mkstemp(dir=out)
-        with os.fdopen(handle, "wb") as written:
-            written.write(body)
-        os.replace(temporary, out / f"{n}.eml")
-    db.close()
-    return time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = workspace_with(SYSTEM, Path(folder), text, NOW.date(), digest=False)
+        run = timed_tick(SYSTEM, workspace, NOW, counter, seeded)
+        floor = tick_floor(Path(folder), workspace / og.SHEET_FILE, run["outbox"], parse_floor)
+        return {**run, "floor": floor}
 
 
 def figures(repeat: int = 3, rows: int = 10_000) -> list[Figure]:

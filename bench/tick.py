@@ -19,15 +19,9 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
-import os
-import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -35,13 +29,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import Figure, counted, peak_memory, table, timed
+from common import (
+    Figure,
+    atomic_write,
+    peak_memory,
+    rows_floor,
+    table,
+    tick_floor,
+    timed,
+    timed_tick,
+    workspace_with,
+)
 
 from backoffice.adapters.local.outbox import OutboxMailer
-from backoffice.cli.running import preview_workspace, run_tick
-from backoffice.cli.workspace import write_example
+from backoffice.cli.running import preview_workspace
 from backoffice.core import expiry_watcher as ew
-from backoffice.handlers.machine import local_ports
 from backoffice.handlers.wiring import read_settings
 from backoffice.ports import Button, Email
 from backoffice.services import expiry_watcher as service
@@ -76,13 +78,6 @@ def parse(body: bytes) -> tuple[tuple[ew.Item, ...], tuple[Any, ...]]:
     return documents.parse_items(body, False, "ops@example.com")
 
 
-def parse_floor(body: bytes) -> list[dict[str, str]]:
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    for row in rows:
-        date.fromisoformat(row["expires_on"])
-    return rows
-
-
 def plan_floor(items: tuple[ew.Item, ...], today: date) -> list[ew.Item]:
     reach = RULES.chains["default"].first_alert_days
     day = today.toordinal()
@@ -95,64 +90,12 @@ def cold() -> None:
     documents._voice.cache_clear()
 
 
-def workspace_at(folder: Path, text: str, digest: bool) -> Path:
-    workspace = folder / "ew"
-    write_example(service.SYSTEM, workspace, NOW.date())
-    (workspace / "registry.csv").write_text(text)
-    if not digest:
-        toml = workspace / "backoffice.toml"
-        toml.write_text(toml.read_text().replace('digest_day = "Mon"', 'digest_day = "off"'))
-    return workspace
-
-
 def one_tick(text: str, now: datetime, digest: bool, counter: Counter[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
-        workspace = workspace_at(Path(folder), text, digest)
-        settings = read_settings(workspace)
-        events: list[dict[str, Any]] = []
-        ports = local_ports(
-            workspace, settings, service.SYSTEM, lambda _t, d: events.append(d), now
-        )
-        cold()
-        started = time.perf_counter()
-        deliveries, _ = run_tick(
-            service.SYSTEM,
-            counted(ports, counter),
-            settings,
-            events,
-            ports.scheduler.due,  # type: ignore[attr-defined]
-        )
-        elapsed = time.perf_counter() - started
-        outbox = [p.read_bytes() for p in sorted((workspace / "outbox").iterdir())]
-        floor = tick_floor(Path(folder), workspace / "registry.csv", outbox)
-        sent = sum(1 for d in deliveries if d.status == "sent")
-        return {"tick": elapsed, "floor": floor, "sent": sent, "outbox": outbox}
-
-
-def tick_floor(folder: Path, sheet: Path, messages: list[bytes]) -> float:
-    """One read, one SQLite transaction per delivered move, one atomic write per message."""
-    started = time.perf_counter()
-    sheet.read_bytes()
-    db = sqlite3.connect(folder / "floor.db", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE sends (pk TEXT, sk TEXT, item TEXT, PRIMARY KEY (pk, sk))")
-    out = folder / "floor"
-    out.mkdir()
-    for n, body in enumerate(messages):
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO sends VALUES (?, ?, ?)", (str(n), "sent", json.dumps({"n": n})))
-        db.execute("COMMIT")
-        atomic_write(out / f"{n}.eml", body)
-    db.close()
-    return time.perf_counter() - started
-
-
-def atomic_write(path: Path, body: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent)
-    with os.fdopen(handle, "wb") as out:
-        out.write(body)
-    os.replace(temporary, path)
+        workspace = workspace_with(service.SYSTEM, Path(folder), text, NOW.date(), digest)
+        run = timed_tick(service.SYSTEM, workspace, now, counter, lambda _: cold())
+        floor = tick_floor(Path(folder), workspace / ew.SHEET_FILE, run["outbox"])
+        return {**run, "floor": floor}
 
 
 def mails(count: int) -> tuple[float, float]:
@@ -188,7 +131,7 @@ def mails(count: int) -> tuple[float, float]:
 
 def preview(text: str, days: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
-        workspace = workspace_at(Path(folder), text, digest=True)
+        workspace = workspace_with(service.SYSTEM, Path(folder), text, NOW.date())
         settings = read_settings(workspace)
         before = sorted(p.name for p in workspace.rglob("*"))
         cold()
@@ -207,7 +150,7 @@ def median_of(repeat: int, step: Callable[[], float]) -> float:
 def parse_figures(rows: int, repeat: int) -> list[Figure]:
     body = registry(rows, NOW.date()).encode()
     written = registry(rows, NOW.date(), written=True).encode()
-    floor, _ = timed(lambda: parse_floor(body), repeat)
+    floor, _ = timed(lambda: rows_floor(body, "expires_on"), repeat)
     took, (items, _) = timed(lambda: parse(body), repeat)
     took_written, (other, _) = timed(lambda: parse(written), repeat)
     if other != items:
@@ -241,7 +184,7 @@ def tick_figures(rows: int, repeat: int) -> list[Figure]:
     plain = median_of(repeat, lambda: one_tick(text, MONDAY, False, Counter())["tick"])
     memory = peak_memory(lambda: one_tick(text, NOW, False, Counter()))
     body = text.encode()
-    memory_floor = peak_memory(lambda: parse_floor(body))
+    memory_floor = peak_memory(lambda: rows_floor(body, "expires_on"))
     built, written = mails(min(sent, 2_000) or 1)
     one_parse, _ = timed(lambda: parse(body), 1)
     items = parse(body)[0]
