@@ -196,3 +196,47 @@ def test_business_days_after_counts_business_days(day: date, count: int, cal: Ca
     assert is_business_day(result, cal)
     between = [day + timedelta(days=n) for n in range((result - day).days + 1)]
     assert sum(is_business_day(d, cal) for d in between) == count + 1
+
+
+def _round_trip_local_at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """`local_at` by its definition alone: the first wall minute at or after `at` that survives
+    a round trip through UTC."""
+    wall = datetime.combine(day, at, tzinfo=zone).replace(fold=0)
+    while wall.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall.replace(tzinfo=None):
+        wall += timedelta(minutes=1)
+    return wall
+
+
+def _clock_changes(zone: ZoneInfo) -> list[datetime]:
+    """The local wall times around which `zone`'s offset changed in 2011 and 2026."""
+    found = []
+    for year in (2011, 2026):
+        at = datetime(year, 1, 1, tzinfo=UTC)
+        while at.year == year:
+            after = at + timedelta(hours=1)
+            if at.astimezone(zone).utcoffset() != after.astimezone(zone).utcoffset():
+                found.append(after.astimezone(zone).replace(tzinfo=None))
+            at = after
+    return found
+
+
+CHANGING = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Apia")
+CHANGES = {name: _clock_changes(ZoneInfo(name)) for name in CHANGING}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CHANGING), st.data(), st.integers(-240, 240))
+def test_local_at_is_its_definition_around_every_clock_change(
+    name: str, data: st.DataObject, minutes: int
+) -> None:
+    wall = data.draw(st.sampled_from(CHANGES[name])) + timedelta(minutes=minutes)
+    zone = ZoneInfo(name)
+    found, expected = (
+        local_at(wall.date(), wall.time(), zone),
+        _round_trip_local_at(wall.date(), wall.time(), zone),
+    )
+    assert (found.replace(tzinfo=None), found.fold, found.utcoffset()) == (
+        expected.replace(tzinfo=None),
+        expected.fold,
+        expected.utcoffset(),
+    )

@@ -185,20 +185,7 @@ def parse_moment(text: str, zone: ZoneInfo, dayfirst: bool | None) -> datetime:
         return local_at(parse_date(value, dayfirst=dayfirst), time(0, 0), zone)
     if moment.tzinfo is not None:
         return moment
-    # `local_at`, in a fifth of its time for the hours no clock change touches (all but a few a
-    # year): there a wall time has one offset whichever side of a change it is read on (its
-    # fold), so it exists, is not repeated, and is the instant as written.
-    at = moment.time()
-    if zone.utcoffset(moment) == zone.utcoffset(datetime.combine(moment, _second_reading(at))):
-        return datetime.combine(moment, at, zone)
-    return local_at(moment.date(), at, zone)
-
-
-@lru_cache(maxsize=2048)
-def _second_reading(at: time) -> time:
-    """The time of day read as its second occurrence (fold 1). Made once per time of day (a
-    sheet repeats them, minute by minute): making one is the slowest step of the check."""
-    return at.replace(fold=1)
+    return local_at(moment.date(), moment.time(), zone)
 
 
 def _no_owner(problem: RowReport, admin: str) -> str:

@@ -153,14 +153,7 @@ def parse_publish_at(text: str, zone: ZoneInfo, dayfirst: bool | None) -> dateti
         return moment.astimezone(zone)
     if len(value) <= 10:
         raise ValueError("a date without a time; write it like 2026-12-04 09:30")
-    if moment.second or moment.microsecond:
-        return local_at(moment.date(), moment.time().replace(second=0, microsecond=0), zone)
-    # Both folds agree on the offset everywhere but in a gap or a fold: the wall time is then
-    # the instant as it stands, and local_at is left the rare minutes it decides.
-    other = datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, fold=1)
-    if zone.utcoffset(moment) == zone.utcoffset(other):
-        return datetime.combine(moment.date(), moment.time(), zone)
-    return local_at(moment.date(), moment.time(), zone)
+    return local_at(moment.date(), moment.time().replace(second=0, microsecond=0), zone)
 
 
 def _local_date_and_time(value: str, zone: ZoneInfo, dayfirst: bool | None) -> datetime:
