@@ -21,7 +21,6 @@ could produce it, in the same run:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from attrs import evolve
-from common import Figure, rows_floor, table, tick_floor, timed, timed_tick, workspace_with
+from common import Figure, rows_floor, script, tick_floor, timed, timed_tick, workspace_with
 
 from backoffice.core import appointment_reminder as ar
 from backoffice.core.appointment_reminder import sheet as appointment_sheet
@@ -132,14 +131,5 @@ def figures(repeat: int = 3, rows: int = 10_000) -> list[Figure]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print(table(figures(args.repeat, args.rows)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(__doc__, figures, "rows", 10_000))

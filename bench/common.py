@@ -6,6 +6,7 @@ same result — in the same run, so the ratio holds whatever the machine's speed
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gc
 import io
@@ -195,3 +196,14 @@ def timed_tick(
     outbox = [p.read_bytes() for p in sorted((workspace / "outbox").iterdir())]
     sent = sum(1 for d in deliveries if d.status == "sent")
     return {"tick": elapsed, "sent": sent, "outbox": outbox}
+
+
+def script(doc: str, figures: Callable[[int, int], list[Figure]], size: str, default: int) -> int:
+    """A benchmark run on its own: `--repeat` and its size option (`--rows`, `--messages`),
+    its figures printed as a table."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(f"--{size}", type=int, default=default)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(table(figures(args.repeat, getattr(args, size))))
+    return 0

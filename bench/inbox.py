@@ -18,7 +18,6 @@ Both floors use the embedded backend's journal settings (WAL, synchronous=NORMAL
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import hmac
@@ -37,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from common import Figure, table, timed
+from common import Figure, script, timed
 
 from backoffice.cli.running import drain
 from backoffice.cli.serve import make_server
@@ -265,14 +264,5 @@ def figures(repeat: int = 3, messages: int = 500) -> list[Figure]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print(table(figures(args.repeat, args.messages)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(__doc__, figures, "messages", 500))

@@ -18,7 +18,6 @@ beside the least work that could produce it, in the same run:
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from attrs import astuple
-from common import Figure, rows_floor, table, tick_floor, timed, timed_tick, workspace_with
+from common import Figure, rows_floor, script, tick_floor, timed, timed_tick, workspace_with
 
 from backoffice.core import onboarding_guide as og
 from backoffice.ports import Ports
@@ -170,14 +169,5 @@ def figures(repeat: int = 3, rows: int = 10_000) -> list[Figure]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print(table(figures(args.repeat, args.rows)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(__doc__, figures, "rows", 10_000))

@@ -21,7 +21,6 @@ could produce it, in the same run:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import Figure, counted, table, timed
+from common import Figure, counted, script, timed
 
 from backoffice.cli.running import run_tick
 from backoffice.cli.workspace import write_example
@@ -216,14 +215,5 @@ def figures(repeat: int = 3, rows: int = 10_000) -> list[Figure]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print(table(figures(args.repeat, args.rows)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(__doc__, figures, "rows", 10_000))

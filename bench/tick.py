@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from common import (
     atomic_write,
     peak_memory,
     rows_floor,
-    table,
+    script,
     tick_floor,
     timed,
     timed_tick,
@@ -205,14 +204,5 @@ def figures(repeat: int = 3, rows: int = 100_000) -> list[Figure]:
     return [*parse_figures(rows, repeat), *tick_figures(rows, repeat)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print(table(figures(args.repeat, args.rows)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(__doc__, figures, "rows", 100_000))
