@@ -225,7 +225,9 @@ def test_the_deploys_wait_for_make_test_the_lint_and_the_bundle() -> None:
             re.fullmatch(r"\S*cfn-lint deploy/\*\.yaml deploy/stacks/\*\.yaml", r) for r in lines
         )
     ]
-    building = [name for name, lines in runs.items() if "make package" in lines]
+    building = [
+        name for name, lines in runs.items() if any(r.startswith("make package") for r in lines)
+    ]
     assert testing and linting and building
     for name in building:
         uploads = steps_using(name, "actions/upload-artifact")
@@ -240,6 +242,25 @@ def test_the_deploys_wait_for_make_test_the_lint_and_the_bundle() -> None:
         ]
         assert len(uploaded) == 1, job
         assert jobs()[job]["env"]["CODE_KEY"] == "bundles/backoffice-lambda-${{ github.sha }}.zip"
+
+
+def test_the_bundle_is_built_with_the_functions_runtime_python() -> None:
+    """Its bytecode is only used by the Python that compiled it (see make package)."""
+    runtimes = {
+        line.split(":", 1)[1].strip()
+        for template in DEPLOY.glob("*.yaml")
+        for line in template.read_text().splitlines()
+        if line.strip().startswith("Runtime:")
+    }
+    assert len(runtimes) == 1
+    (runtime,) = runtimes
+    assert f"LAMBDA_PYTHON := {runtime.removeprefix('python')}" in (ROOT / "Makefile").read_text()
+    for name, body in jobs().items():
+        for step in body["steps"]:
+            if str(step.get("run", "")).startswith("make package"):
+                assert step["run"] == f"make package PYTHON={runtime}"
+                (_, setup), *_ = steps_using(name, "actions/setup-python")
+                assert f"python{setup['with']['python-version']}" == runtime
 
 
 def test_every_template_the_workflow_deploys_exists_with_its_samconfig() -> None:
