@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from backoffice.ports import Blobs, Sheet
@@ -46,3 +49,26 @@ def test_append_maps_names_to_columns(sheet: Sheet) -> None:
     assert sheet.read()[-1] == ["D", "", "2027-05-05", ""]
     with pytest.raises(KeyError):
         sheet.append({"colour": "red"})
+
+
+def test_a_folder_put_returns_its_own_version_when_another_write_follows_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers of one key: the version each put returns is the file it wrote, so a
+    reader holding it sees the other's write as a change."""
+    from backoffice.adapters.local import storage
+
+    blobs = storage.FolderBlobs(tmp_path)
+    replace = os.replace
+    racing = [b"the other writer's bytes"]
+
+    def replaced_then_overwritten(source: str, target: Path) -> None:
+        replace(source, target)
+        if racing:
+            storage.write_atomically(Path(target), racing.pop())
+
+    monkeypatch.setattr(storage.os, "replace", replaced_then_overwritten)
+    mine = blobs.put("sheet.csv", b"my bytes")
+    current = blobs.get("sheet.csv")
+    assert current is not None and current.body == b"the other writer's bytes"
+    assert mine != current.version

@@ -9,17 +9,22 @@ from pathlib import Path, PurePosixPath
 from backoffice.ports import Blob
 
 
-def write_atomically(path: Path, body: bytes) -> None:
-    """Readers see the old file or the new one, never half of one."""
+def write_atomically(path: Path, body: bytes) -> os.stat_result:
+    """Readers see the old file or the new one, never half of one. Returns the new file's
+    status, taken before it replaces the old one: a stat of the path afterwards could be a
+    later writer's file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(body)
+            out.flush()
+            written = os.fstat(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return written
 
 
 def write_new(path: Path, body: bytes) -> bool:
@@ -56,9 +61,7 @@ class FolderBlobs:
             return None
 
     def put(self, key: str, body: bytes) -> str:
-        path = self._path(key)
-        write_atomically(path, body)
-        return _version(path.stat())
+        return _version(write_atomically(self._path(key), body))
 
 
 def _version(stat: os.stat_result) -> str:
