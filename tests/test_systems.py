@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cfnlint.decode import decode
@@ -14,6 +15,8 @@ from backoffice.cli.running import preview_workspace
 from backoffice.cli.workspace import check_workspace, load_workspace_settings, write_example
 from backoffice.handlers import wiring
 from backoffice.handlers.factories import Http, http_of
+from backoffice.ports import Ports
+from backoffice.services.delivery import Slot
 from backoffice.services.registry import SYSTEMS
 from backoffice.services.system import System
 
@@ -60,6 +63,38 @@ def test_preview_runs_on_the_example_and_writes_nothing(system: System, tmp_path
     report = preview_workspace(tmp_path, settings, start, system.demo_days)
     assert report.sends(), "the example shows what the system sends"
     assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "system",
+    [s for s in SYSTEMS if s.preview is None and s.name != "appointment-reminder"],
+    ids=lambda s: s.name,
+)  # the reminders' summary has its own schedule, the inbox its own preview
+def test_a_preview_composes_no_report(
+    system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It shows that a digest or a summary goes, not what it says: nothing is read for it and
+    no model is asked."""
+    from backoffice.services import engine
+
+    write_example(system, tmp_path, date(2026, 12, 1))
+    real, reports = engine.report_once, []
+
+    def refusing(ports: Ports, slot: Slot, to: str, compose: Any, *rest: Any) -> Any:
+        reports.append(slot.sk)
+        return real(ports, slot, to, _refused, *rest)
+
+    monkeypatch.setattr(engine, "report_once", refusing)
+    settings = load_workspace_settings(tmp_path)
+    start = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    report = preview_workspace(tmp_path, settings, start, 35)
+    assert reports, "the preview covers a report"
+    shown = {s.key for s in report.sends()}
+    assert set(reports) <= shown
+
+
+def _refused() -> tuple[str, str]:
+    raise AssertionError("a preview composed a report")
 
 
 @by_name

@@ -181,11 +181,21 @@ def monthly_summary(ports: Ports, settings: Settings, prefix: str) -> ReportPeri
     return ReportPeriod(now, start, end, move_key(prefix, "summary", start.strftime("%Y-%m")))
 
 
+Composed = Callable[[], tuple[str, str]]  # a report's subject and text, made when it is sent
+
+
+def written(subject: str, text: str) -> Composed:
+    """A report whose words are ready (a notice)."""
+    return lambda: (subject, text)
+
+
 def report_once(
-    ports: Ports, slot: Slot, to: str, subject: str, text: str, now: datetime, kind: str
+    ports: Ports, slot: Slot, to: str, compose: Composed, now: datetime, kind: str
 ) -> Delivery | None:
-    """A system's own message to a person (a digest, a summary): sent at most once per slot.
-    None when it was sent before."""
+    """A system's own message to a person (a digest, a summary, a notice): sent at most once
+    per slot. None when it was sent before. A preview's rehearsal shows that it goes, not what
+    it says, so it never composes it (nor asks the model for a summary nobody reads)."""
+    subject, text = ("", "") if ports.rehearsal else compose()
     channel = channel_of(to)
     outcome = send_once(
         ports.tables,

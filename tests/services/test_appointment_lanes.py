@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import parse_qs, urlsplit
 
+from attrs import evolve
 from models import Scripted
 from salon import SETTINGS, SG, Salon
 
@@ -55,6 +56,19 @@ def test_the_weekly_summary_goes_to_the_staff_channel_and_the_owner_once() -> No
     assert mail.text.startswith("Last week two customers") and "The facts behind it" in mail.text
     assert summary(salon.ports, SETTINGS, model) == []  # once per week and recipient
     assert salon.hour() == []  # the summary's rows are not reminders
+
+
+def test_a_rehearsed_summary_asks_no_model_and_composes_once_for_every_recipient() -> None:
+    salon = a_week_of_replies()
+    rehearsal = evolve(salon.ports, rehearsal=True)
+    unasked = Scripted()
+    rehearsed = summary(rehearsal, SETTINGS, unasked)
+    assert unasked.prompts == []
+    assert sorted(d.to[0] for d in rehearsed) == ["C0STAFF001", "owner@example.com"]
+    assert not any(m.subject.startswith("Appointments") for m in salon.mailer.sent)
+    model = Scripted("Last week two customers answered: Mei confirmed and Raj cancelled early.")
+    salon = a_week_of_replies()
+    assert len(summary(salon.ports, SETTINGS, model)) == 2 and len(model.prompts) == 1
 
 
 def test_without_a_model_the_summary_is_the_facts_saying_why() -> None:

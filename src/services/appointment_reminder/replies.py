@@ -223,7 +223,9 @@ def _tell_staff(ports: Ports, settings: Settings, notice: Notice, now: datetime)
     )
     text = notice.text
     try:
-        told = engine.report_once(ports, slot, notice.to, text, text, now, "staff_notice")
+        told = engine.report_once(
+            ports, slot, notice.to, engine.written(text, text), now, "staff_notice"
+        )
         error = told.error if told is not None and told.status == "failed" else ""
     except Exception as failure:  # the store, not the channel: the answer has still landed
         error = describe(failure)

@@ -4,6 +4,7 @@ model, over the facts it was given; posted to the staff channel and emailed to t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,18 +33,22 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     zone = ZoneInfo(settings.timezone)
     end = now.date() - timedelta(days=now.weekday() + 1)
     start = end - timedelta(days=6)
-    facts = week.week_facts(
-        load_documents(ports.blobs, settings).appointments,
-        [
-            *_sent(ports.tables.scan(SENDS.name), zone),
-            *_sent(ports.tables.scan(ARCHIVE.name), zone),
-        ],
-        [_reply(row, zone) for row in ports.tables.scan(REPLIES.name)],
-        start,
-        end,
-    )
-    text = engine.narrate(model, week.SUMMARY_INSTRUCTIONS, facts, "this week")
-    subject = f"Appointments: the week of {start:%d %B %Y}"
+
+    @cache  # one summary for every recipient
+    def compose() -> tuple[str, str]:
+        facts = week.week_facts(
+            load_documents(ports.blobs, settings).appointments,
+            [
+                *_sent(ports.tables.scan(SENDS.name), zone),
+                *_sent(ports.tables.scan(ARCHIVE.name), zone),
+            ],
+            [_reply(row, zone) for row in ports.tables.scan(REPLIES.name)],
+            start,
+            end,
+        )
+        text = engine.narrate(model, week.SUMMARY_INSTRUCTIONS, facts, "this week")
+        return f"Appointments: the week of {start:%d %B %Y}", text
+
     recipients = dict.fromkeys(r for r in (settings.staff_channel, settings.admin) if r)
     deliveries = []
     for to in recipients:
@@ -51,7 +56,7 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
         slot = Slot(
             SENDS.name, SUMMARY_ID, key, {"appt_id": SUMMARY_ID, "window_index": key, "key": key}
         )
-        delivery = engine.report_once(ports, slot, to, subject, text, now, "summary")
+        delivery = engine.report_once(ports, slot, to, compose, now, "summary")
         if delivery is not None:
             deliveries.append(delivery)
     return deliveries

@@ -21,15 +21,17 @@ def digest(ports: Ports, settings: Settings) -> list[Delivery]:
     sent = ports.tables.get(PINGS.name, DIGEST_ID, period.key)
     if sent is not None and sent.get("status") == "sent":
         return []
-    if ports.rehearsal:  # a preview shows that the digest goes, not what it says
-        return _to_admin(ports, settings, period, "digest", "", "")
-    docs = load_documents(ports.blobs, settings)
-    state = load_state(ports.tables)
-    plan = ew.plan_tick(docs.items, state, docs.rules, period.now)
-    _, waiting = voiced(plan.moves, docs.voice, docs.voice_text)
-    problems = (*docs.problems, *waiting, *plan.problems)
-    composed = ew.compose_digest(docs.items, state, problems, period.end, window_days=30)
-    return _to_admin(ports, settings, period, "digest", composed.subject, composed.text)
+
+    def compose() -> tuple[str, str]:
+        docs = load_documents(ports.blobs, settings)
+        state = load_state(ports.tables)
+        plan = ew.plan_tick(docs.items, state, docs.rules, period.now)
+        _, waiting = voiced(plan.moves, docs.voice, docs.voice_text)
+        problems = (*docs.problems, *waiting, *plan.problems)
+        composed = ew.compose_digest(docs.items, state, problems, period.end, window_days=30)
+        return composed.subject, composed.text
+
+    return _to_admin(ports, settings, period, "digest", compose)
 
 
 def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
@@ -38,21 +40,22 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     period = engine.monthly_summary(ports, settings, ew.PREFIX)
     if period is None:
         return []
-    if ports.rehearsal:  # nor asks the model for a summary nobody reads
-        return _to_admin(ports, settings, period, "summary", "", "")
-    docs = load_documents(ports.blobs, settings)
-    facts = ew.summary_facts(docs.items, load_state(ports.tables), period.start, period.end)
-    text = engine.narrate(model, ew.SUMMARY_INSTRUCTIONS, facts, "this month")
-    subject = f"Expiry watcher: {period.start:%B %Y} in summary"
-    return _to_admin(ports, settings, period, "summary", subject, text)
+
+    def compose() -> tuple[str, str]:
+        docs = load_documents(ports.blobs, settings)
+        facts = ew.summary_facts(docs.items, load_state(ports.tables), period.start, period.end)
+        text = engine.narrate(model, ew.SUMMARY_INSTRUCTIONS, facts, "this month")
+        return f"Expiry watcher: {period.start:%B %Y} in summary", text
+
+    return _to_admin(ports, settings, period, "summary", compose)
 
 
 def _to_admin(
-    ports: Ports, settings: Settings, period: ReportPeriod, kind: str, subject: str, text: str
+    ports: Ports, settings: Settings, period: ReportPeriod, kind: str, compose: engine.Composed
 ) -> list[Delivery]:
     """A message of the system's own (digest, summary) to the admin, at most once per key."""
     key = period.key
     row = {"item_id": DIGEST_ID, "chain_index": key, "key": key, "chain_id": DIGEST_ID}
     slot = Slot(PINGS.name, DIGEST_ID, key, {**row, "move": kind, "recipient": settings.admin})
-    delivery = engine.report_once(ports, slot, settings.admin, subject, text, period.now, kind)
+    delivery = engine.report_once(ports, slot, settings.admin, compose, period.now, kind)
     return [delivery] if delivery is not None else []

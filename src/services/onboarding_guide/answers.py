@@ -133,4 +133,6 @@ def _effects(
         row = {"customer_id": REPORTS_ID, "step_kind": notice.key, "key": notice.key}
         slot = Slot(SENDS.name, REPORTS_ID, notice.key, row)
         subject = notice.text if len(notice.text) <= 80 else notice.text[:77] + "..."
-        engine.report_once(ports, slot, notice.to, subject, notice.text, now, "notice")
+        engine.report_once(
+            ports, slot, notice.to, engine.written(subject, notice.text), now, "notice"
+        )

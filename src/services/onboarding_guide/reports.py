@@ -27,9 +27,13 @@ def digest(ports: Ports, settings: Settings) -> list[Delivery]:
     sent = ports.tables.get(SENDS.name, REPORTS_ID, period.key)
     if sent is not None and sent.get("status") == "sent":
         return []
-    docs = load_documents(ports.blobs, settings)
-    composed = og.compose_digest(docs.customers, load_state(ports.tables), period.end)
-    return _to_admin(ports, settings, period, "digest", composed.subject, composed.text)
+
+    def compose() -> tuple[str, str]:
+        docs = load_documents(ports.blobs, settings)
+        composed = og.compose_digest(docs.customers, load_state(ports.tables), period.end)
+        return composed.subject, composed.text
+
+    return _to_admin(ports, settings, period, "digest", compose)
 
 
 def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
@@ -38,21 +42,24 @@ def summary(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     period = engine.monthly_summary(ports, settings, og.PREFIX)
     if period is None:
         return []
-    docs = load_documents(ports.blobs, settings)
-    rows = [*ports.tables.scan(SENDS.name), *ports.tables.scan(ARCHIVE.name)]
-    sends = [sent_from_row(r) for r in rows if "step" in r and not r["customer_id"].startswith("~")]
-    state = load_state(ports.tables)
-    facts = og.summary_facts(docs.customers, state, sends, period.start, period.end)
-    text = engine.narrate(model, og.SUMMARY_INSTRUCTIONS, facts, "this month")
-    subject = f"Onboarding: {period.start:%B %Y} in summary"
-    return _to_admin(ports, settings, period, "summary", subject, text)
+
+    def compose() -> tuple[str, str]:
+        docs = load_documents(ports.blobs, settings)
+        rows = [*ports.tables.scan(SENDS.name), *ports.tables.scan(ARCHIVE.name)]
+        sends = [sent_from_row(r) for r in rows if "step" in r and r["customer_id"][:1] != "~"]
+        state = load_state(ports.tables)
+        facts = og.summary_facts(docs.customers, state, sends, period.start, period.end)
+        text = engine.narrate(model, og.SUMMARY_INSTRUCTIONS, facts, "this month")
+        return f"Onboarding: {period.start:%B %Y} in summary", text
+
+    return _to_admin(ports, settings, period, "summary", compose)
 
 
 def _to_admin(
-    ports: Ports, settings: Settings, period: ReportPeriod, kind: str, subject: str, text: str
+    ports: Ports, settings: Settings, period: ReportPeriod, kind: str, compose: engine.Composed
 ) -> list[Delivery]:
     key = period.key
     row = {"customer_id": REPORTS_ID, "step_kind": key, "key": key, "kind": kind}
     slot = Slot(SENDS.name, REPORTS_ID, key, {**row, "recipient": settings.admin})
-    delivery = engine.report_once(ports, slot, settings.admin, subject, text, period.now, kind)
+    delivery = engine.report_once(ports, slot, settings.admin, compose, period.now, kind)
     return [delivery] if delivery is not None else []

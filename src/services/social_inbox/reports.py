@@ -9,8 +9,9 @@ from backoffice.core.digest import text_table
 from backoffice.core.keys import move_key
 from backoffice.core.settings import Settings
 from backoffice.ports import Ports
+from backoffice.services import engine
 from backoffice.services.delivery import Slot
-from backoffice.services.engine import Delivery, report_once
+from backoffice.services.engine import Delivery
 from backoffice.services.runtime import local_now
 from backoffice.services.social_inbox.connectors import queue_of
 from backoffice.services.social_inbox.state import STORAGE, all_threads
@@ -27,8 +28,12 @@ def digest(ports: Ports, settings: Settings) -> list[Delivery]:
     to = settings.staff_channel or settings.admin
     row = {"thread_id": REPORTS_ID, "key": key, "kind": "digest", "recipient": to}
     slot = Slot(STORAGE.sends.name, REPORTS_ID, key, row)
-    text = digest_text(all_threads(ports.tables), now, queue_of(ports).dead_letters())
-    delivery = report_once(ports, slot, to, f"Inbox: {now:%A %d %B}", text, now, "digest")
+
+    def compose() -> tuple[str, str]:
+        dead = queue_of(ports).dead_letters()
+        return f"Inbox: {now:%A %d %B}", digest_text(all_threads(ports.tables), now, dead)
+
+    delivery = engine.report_once(ports, slot, to, compose, now, "digest")
     return [delivery] if delivery is not None else []
 
 

@@ -13,8 +13,9 @@ from backoffice.core import social_inbox as si
 from backoffice.core.business_time import business_minutes_after
 from backoffice.core.settings import Settings
 from backoffice.ports import Absent, Ports, Write
+from backoffice.services import engine
 from backoffice.services.delivery import Slot, stamp
-from backoffice.services.engine import Delivery, report_once
+from backoffice.services.engine import Delivery
 from backoffice.services.runtime import calendar_for, local_now
 from backoffice.services.social_inbox.audits import audit_write
 from backoffice.services.social_inbox.state import (
@@ -132,7 +133,9 @@ def tell_team(
     row = {"thread_id": thread.thread_id, "key": key, "kind": why, "recipient": to}
     slot = Slot(STORAGE.sends.name, thread.thread_id, key, row)
     subject = f"{thread.team}: {why} thread {thread.thread_id}"
-    report_once(ports, slot, to, subject, text, local_now(ports.clock, settings), "notice")
+    engine.report_once(
+        ports, slot, to, engine.written(subject, text), local_now(ports.clock, settings), "notice"
+    )
 
 
 def who_gets(ports: Ports, settings: Settings, docs: Documents) -> list[Delivery]:

@@ -39,10 +39,13 @@ def digest(ports: Ports, settings: Settings) -> list[Delivery]:
     period = engine.weekly_digest(ports, settings, ss.PREFIX)
     if period is None or _sent(ports, period):
         return []
-    docs = documents_of(ports, settings)
-    upcoming = period.end + UPCOMING
-    composed = ss.compose_digest(docs.posts, attempts(ports), period.start, period.end, upcoming)
-    return _to_admin(ports, settings, period, "digest", composed.subject, composed.text)
+
+    def compose() -> tuple[str, str]:
+        posts, upcoming = documents_of(ports, settings).posts, period.end + UPCOMING
+        composed = ss.compose_digest(posts, attempts(ports), period.start, period.end, upcoming)
+        return composed.subject, composed.text
+
+    return _to_admin(ports, settings, period, "digest", compose)
 
 
 def recap(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
@@ -50,12 +53,14 @@ def recap(ports: Ports, settings: Settings, model: Model) -> list[Delivery]:
     period = engine.monthly_summary(ports, settings, ss.PREFIX)
     if period is None or _sent(ports, period):
         return []
-    docs = documents_of(ports, settings)
-    upcoming = period.now.date() + UPCOMING
-    facts = ss.facts(docs.posts, attempts(ports), period.start, period.end, upcoming)
-    text = engine.narrate(model, ss.RECAP_INSTRUCTIONS, facts, "this month")
-    subject = f"Social posts: {period.start:%B %Y} in review"
-    return _to_admin(ports, settings, period, "summary", subject, text)
+
+    def compose() -> tuple[str, str]:
+        posts, upcoming = documents_of(ports, settings).posts, period.now.date() + UPCOMING
+        facts = ss.facts(posts, attempts(ports), period.start, period.end, upcoming)
+        text = engine.narrate(model, ss.RECAP_INSTRUCTIONS, facts, "this month")
+        return f"Social posts: {period.start:%B %Y} in review", text
+
+    return _to_admin(ports, settings, period, "summary", compose)
 
 
 def _sent(ports: Ports, period: ReportPeriod) -> bool:
@@ -64,10 +69,10 @@ def _sent(ports: Ports, period: ReportPeriod) -> bool:
 
 
 def _to_admin(
-    ports: Ports, settings: Settings, period: ReportPeriod, kind: str, subject: str, text: str
+    ports: Ports, settings: Settings, period: ReportPeriod, kind: str, compose: engine.Composed
 ) -> list[Delivery]:
     key = period.key
     row = {"post_channel": REPORTS_ID, "attempt": key, "key": key, "kind": kind}
     slot = Slot(SENDS.name, REPORTS_ID, key, {**row, "recipient": settings.admin})
-    delivery = engine.report_once(ports, slot, settings.admin, subject, text, period.now, kind)
+    delivery = engine.report_once(ports, slot, settings.admin, compose, period.now, kind)
     return [delivery] if delivery is not None else []
