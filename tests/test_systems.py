@@ -145,7 +145,7 @@ def test_the_template_sets_every_variable_the_wiring_reads(system: System) -> No
     var = lambda name: wiring.var(system, name)  # noqa: E731
     needed = {wiring.table_variable(system, t.name) for t in system.storage.all}
     needed |= {wiring.sheet_bucket_variable(system), var("RULES_BUCKET")}
-    if system.consume is None:  # a system of moves books one-offs of its dispatch
+    if system.consumer is None:  # a system of moves books one-offs of its dispatch
         needed |= {var("DISPATCH_ARN"), var("SCHEDULER_ROLE_ARN")}
     else:  # an event-driven one reads its queue
         needed |= {var("INTAKE_QUEUE_URL"), var("DEAD_LETTER_QUEUE_URL")}

@@ -388,7 +388,7 @@ def _demo_system(workspace: Path, system: System) -> None:
         _send_samples(workspace, system, settings)
     result = tick_workspace(workspace, settings, now)
     print(report.human(result, "$ backoffice tick: delivered to the outbox now"), end="\n\n")
-    if system.consume is not None:
+    if system.consumer is not None:
         from backoffice.cli.threads import render, threads_of
 
         print("$ backoffice threads")

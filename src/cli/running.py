@@ -85,12 +85,13 @@ def drain(system: System, ports: Ports, settings: Settings) -> dict[str, int]:
     """Every queued record of an event-driven system, a batch at a time, as the queue hands
     them over: a record that fails stays for its next receive (then the dead-letter queue)."""
     outcomes: dict[str, int] = {}
-    if system.consume is None or ports.queue is None:
+    if system.consumer is None or ports.queue is None:
         return outcomes
     while batch := _received(ports.queue):
+        consume = system.consumer(ports, settings)
         for record in batch:
             try:
-                outcome = system.consume(ports, settings, record.body)
+                outcome = consume(record.body)
                 ports.queue.delete(record.receipt)
             except Exception:  # left for its next receive (a repeat is found as such then)
                 outcome = "failed"

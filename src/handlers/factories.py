@@ -81,16 +81,17 @@ def queue_consumer(system: System) -> Handler:
     """An SQS batch (the event-source mapping's): each record consumed; the ones that failed
     are named in `batchItemFailures`, so only they come back (and, after their last receive,
     go to the dead-letter queue) while the rest of the batch commits."""
-    consume = system.consume
-    if consume is None:
+    consumer = system.consumer
+    if consumer is None:
         raise TypeError(f"{system.name} consumes no queue")
 
     def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
         ports, settings = wired(system)
+        consume = consumer(ports, settings)
         failures, outcomes = [], []
         for record in event.get("Records", []):
             try:
-                outcomes.append(consume(ports, settings, record["body"]))
+                outcomes.append(consume(record["body"]))
             except Exception as error:  # this record only: the queue retries it
                 log(
                     "consume_failed", message_id=record.get("messageId"), error=type(error).__name__

@@ -188,9 +188,10 @@ class System:
     settings_keys: frozenset[str] = frozenset()  # settings only this system reads
     folders: tuple[str, ...] = ()  # workspace folders its documents include (images/)
     documents: tuple[str, ...] = ("rules.toml", "voice.toml")  # besides the sheet
-    # An event-driven system's work: one queued record, done or raising (then it is retried
+    # An event-driven system's work: made once per batch of queued records (what they share
+    # is read once), then called with each record's body, done or raising (then it is retried
     # by the queue, and dead-lettered after its last receive). Returns what became of it.
-    consume: Callable[[Ports, Settings, str], str] | None = None
+    consumer: Callable[[Ports, Settings], Callable[[str], str]] | None = None
     # The signature header of an example's sample request (`samples/...`), as its sender
     # would sign it with the workspace's fresh secret.
     sign_sample: Callable[[Settings, str, bytes], str] | None = None

@@ -235,3 +235,26 @@ def test_the_digest_counts_the_day_once() -> None:
     assert shop.system.reports(shop.ports, shop.settings) == []
     [posted] = [n for n in shop.notices() if n.to == "C0SHOPTEAM1"]
     assert "Messages in on 03 December: 1" in posted.text and "Still open: 1" in posted.text
+
+
+def test_a_batch_reads_the_rules_and_the_roster_once_for_all_its_messages() -> None:
+    shop = Shop(THURSDAY)
+    for n in range(4):
+        shop.webhook("facebook", messenger(f"c{n}", f"m{n}", "Where is my order?", THURSDAY))
+    shop.blobs.faults.calls.clear()
+    assert shop.drain() == {"new": 4}
+    assert shop.blobs.faults.calls["get"] == 2  # the roster and the rules, for the one batch
+
+
+def test_documents_that_cannot_be_read_fail_each_message_needing_them_and_lose_none() -> None:
+    shop = Shop(THURSDAY)
+    shop.webhook("facebook", messenger("c1", "m1", "order?", THURSDAY))
+    assert shop.drain() == {"new": 1}
+    shop.webhook("facebook", messenger("c1", "m1", "order?", THURSDAY))  # a re-delivery
+    shop.webhook("facebook", messenger("c2", "m2", "refund?", THURSDAY))
+    shop.webhook("facebook", messenger("c3", "m3", "open?", THURSDAY))
+    shop.blobs.faults.fail_next("get", times=2)  # one read each, for the two new messages
+    assert shop.drain() == {"duplicate": 1, "failed": 2}
+    shop.clock.advance(timedelta(minutes=2))  # past the queue's visibility timeout
+    assert shop.drain() == {"new": 2}
+    assert {t.customer_id for t in shop.threads()} == {"c1", "c2", "c3"}

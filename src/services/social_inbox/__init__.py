@@ -23,7 +23,7 @@ from backoffice.services.social_inbox.connectors import (
     handshake,
     receive,
 )
-from backoffice.services.social_inbox.intake import consume, labeled
+from backoffice.services.social_inbox.intake import consumer, labeled
 from backoffice.services.social_inbox.reports import digest
 from backoffice.services.social_inbox.routing import who_gets
 from backoffice.services.social_inbox.state import (
@@ -107,7 +107,7 @@ SYSTEM = System(
     ),
     demo_days=1,
     documents=("rules.toml",),  # nothing it writes reaches a customer: no voice
-    consume=consume,
+    consumer=consumer,
     sign_sample=sample_signature,
     preview=preview,
 )
@@ -128,7 +128,7 @@ __all__ = [
     "all_threads",
     "check",
     "close",
-    "consume",
+    "consumer",
     "digest",
     "handshake",
     "labeled",

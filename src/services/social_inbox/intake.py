@@ -7,9 +7,10 @@ routed. Any failure raises: the record goes back to the queue, then to the dead-
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
+from functools import cache
 
 from attrs import evolve
 
@@ -44,22 +45,32 @@ MID, PRINT = "mid", "fingerprint"
 TRIES = 5
 
 
-def consume(ports: Ports, settings: Settings, body: str) -> str:
+def consumer(ports: Ports, settings: Settings) -> Callable[[str], str]:
+    """One batch's labeler. The rules and the roster are read for the batch's first message
+    that needs them, not once per message (two blob reads each, S3 GETs in production); when
+    they cannot be read, each message that needs them fails, as it would alone."""
+    docs = cache(lambda: load_documents(ports.blobs, settings))
+    return lambda body: consume(ports, settings, docs, body)
+
+
+def consume(ports: Ports, settings: Settings, docs: Callable[[], Documents], body: str) -> str:
     """The outcome: duplicate, repeat, new, joined or reopened. Decided again from the start
     when another write to the thread or a counter landed first (the same message in the same
     batch, another customer's thread taking the last free teammate)."""
     message = si.Incoming.from_json(json.loads(body))
     for _ in range(TRIES - 1):
         with suppress(ConditionFailed):
-            return _consume(ports, settings, message)
-    return _consume(ports, settings, message)  # the last try's conflict is the queue's to retry
+            return _consume(ports, settings, docs, message)
+    return _consume(ports, settings, docs, message)  # the last try's conflict is the queue's
 
 
-def _consume(ports: Ports, settings: Settings, message: si.Incoming) -> str:
+def _consume(
+    ports: Ports, settings: Settings, documents: Callable[[], Documents], message: si.Incoming
+) -> str:
     now = local_now(ports.clock, settings)
     if _seen(ports, _mid_key(message)):
         return "duplicate"
-    docs = load_documents(ports.blobs, settings)
+    docs = documents()
     print_key = _print_key(message)
     repeat_of = _live_repeat(ports, print_key, now)
     current = current_thread(ports.tables, message.platform, message.sender_id)
